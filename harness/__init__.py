@@ -1,0 +1,1 @@
+"""halab: bring up high-availability lab clusters, break them, measure and grade what clients saw."""

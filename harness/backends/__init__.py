@@ -1,0 +1,23 @@
+"""Backends by name, imported only when used, so an optional dependency costs nothing until asked for."""
+
+from __future__ import annotations
+
+import importlib
+
+from harness.backends.base import Backend, MachineStatus, copy_text
+from harness.errors import HalabError
+from harness.plan import LabPlan
+
+REGISTRY = {
+    "local": "harness.backends.local.backend:LocalBackend",
+}
+
+__all__ = ["Backend", "MachineStatus", "copy_text", "open_backend"]
+
+
+def open_backend(kind: str, plan: LabPlan, lab: str) -> Backend:
+    if kind not in REGISTRY:
+        raise HalabError(f"no backend called {kind!r}", fix=f"choose one of: {', '.join(REGISTRY)}")
+    module, _, cls = REGISTRY[kind].partition(":")
+    backend: Backend = getattr(importlib.import_module(module), cls)(plan, lab)
+    return backend

@@ -1,0 +1,48 @@
+"""What every backend offers: the lab's machines, commands on them, and the faults only the
+outside of a machine can do (power and cable). Checks, faults and probes use nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from harness.command import DEFAULT_TIMEOUT_S, CommandResult
+from harness.plan import LabPlan
+
+
+@dataclass(frozen=True)
+class MachineStatus:
+    name: str
+    running: bool
+    address: str
+    link_cut: bool
+    detail: str
+
+
+class Backend(Protocol):
+    lab: str
+    plan: LabPlan
+
+    def up(self) -> None: ...
+    def down(self) -> None: ...
+    def status(self) -> list[MachineStatus]: ...
+
+    def run(
+        self, node: str, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, stdin: str | None = None
+    ) -> CommandResult: ...
+
+    def power_off(self, node: str) -> None: ...
+    def power_on(self, node: str) -> None: ...
+    def cut_link(self, node: str) -> None: ...
+    def heal_link(self, node: str) -> None: ...
+    def is_running(self, node: str) -> bool: ...
+
+    def client_netns(self) -> str | None:
+        """The network namespace the prober must run in (None: the harness's own)."""
+        ...
+
+
+def copy_text(backend: Backend, node: str, content: str, path: str, mode: str = "0644") -> CommandResult:
+    """Write a file on a node through the backend's command channel (works on every backend)."""
+    script = 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"'
+    return backend.run(node, ["/bin/sh", "-c", script, "copy", path, mode], stdin=content).check()

@@ -1,0 +1,1 @@
+"""The default backend: nodes as systemd-nspawn system containers, networks in namespaces."""

@@ -1,0 +1,43 @@
+"""The one way to wait for a condition: bounded in time and in tries, with the last observation
+in the error so the person sees what the harness saw when it gave up."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, TypeVar
+
+from harness.errors import HalabError
+
+T = TypeVar("T")
+
+
+def wait_until(
+    observe: Callable[[], T],
+    accept: Callable[[T], bool],
+    *,
+    what: str,
+    timeout_s: float,
+    interval_s: float = 0.5,
+    fix: str = "",
+) -> T:
+    """Call `observe` until `accept` holds for its result; return that result.
+
+    Gives up after `timeout_s` (and at most timeout_s / interval_s + 1 tries), raising an error
+    that names `what` was awaited and shows the last observation.
+    """
+    deadline = time.monotonic() + timeout_s
+    tries = int(timeout_s / interval_s) + 1
+    last: object = "nothing observed"
+    for _ in range(tries):
+        try:
+            value = observe()
+        except HalabError as error:
+            last = error
+        else:
+            if accept(value):
+                return value
+            last = value
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval_s)
+    raise HalabError(f"gave up after {timeout_s:.0f} s waiting for {what}", evidence=f"last seen: {last}", fix=fix)
