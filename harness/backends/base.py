@@ -43,6 +43,7 @@ class Backend(Protocol):
 
 
 def copy_text(backend: Backend, node: str, content: str, path: str, mode: str = "0644") -> CommandResult:
-    """Write a file on a node through the backend's command channel (works on every backend)."""
+    """Write a file on a node through the backend's command channel (works on every backend).
+    The caller decides what a failure means (`.check()` to raise)."""
     script = 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"'
-    return backend.run(node, ["/bin/sh", "-c", script, "copy", path, mode], stdin=content).check()
+    return backend.run(node, ["/bin/sh", "-c", script, "copy", path, mode], stdin=content)

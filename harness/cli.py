@@ -1,0 +1,171 @@
+"""`halab`: bring up a lab, break it, measure and report. Every error ends in one plain message
+with the fix, and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from typing import Sequence
+
+from harness import lab as labs
+from harness.errors import HalabError
+from harness.faults import FAULTS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # A `kill` or a CI timeout heals injected faults the same way as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return int(args.handler(args) or 0)
+    except HalabError as error:
+        print(f"halab: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("halab: interrupted; injected faults were healed (halab heal heals any left)", file=sys.stderr)
+        return 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="halab", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, handler, help: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    run = command("run", _run, "bring a lab up, run its fault matrix, print the table, write the record")
+    _lab_options(run)
+    run.add_argument("--faults", help=f"comma-separated, default: those the plan expects ({','.join(FAULTS)})")
+    run.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
+
+    up = command("up", _up, "bring a lab up and run its document")
+    _lab_options(up)
+    up.add_argument("--no-provision", action="store_true", help="boot the machines only")
+
+    for name, handler, help in (
+        ("status", _status, "show the labs that are up, their machines and their cluster"),
+        ("heal", _heal, "heal every fault a harness left applied"),
+        ("down", _down, "stop a lab and remove everything it made"),
+    ):
+        command(name, handler, help).add_argument("--name", help="which lab (default: the only one up)")
+
+    fault = command("fault", _fault, "inject one fault on the active node while probing, then heal it")
+    fault.add_argument("fault", choices=list(FAULTS))
+    fault.add_argument("--name", help="which lab (default: the only one up)")
+
+    probe = command("probe", _probe, "probe the VIP and summarize what a client saw")
+    probe.add_argument("--name", help="which lab (default: the only one up)")
+    probe.add_argument("--duration", type=float, default=10.0, help="seconds (default 10, at most 3600)")
+    probe.add_argument("--period", type=float, default=0.02, help="seconds between requests (default 0.02)")
+
+    image = command("image", _image, "build the base image of the local backend (cached)")
+    image.add_argument("action", choices=["build"])
+    image.add_argument("--rebuild", action="store_true", help="build again even if cached")
+    return parser
+
+
+def _lab_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lab", required=True, help="lab variant: a folder under labs/ (e.g. pcs)")
+    parser.add_argument("--name", help="name of this running lab (default: the variant's name)")
+    parser.add_argument("--backend", default="local", help="where the nodes run (default: local)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.plan import load_plan
+    from harness.run import run_lab
+
+    plan = load_plan(args.lab)
+    faults = args.faults.split(",") if args.faults else [f for f in FAULTS if plan.expectation(f)]
+    result = run_lab(plan, args.name or plan.name, faults, keep=args.keep)
+    print(result.table)
+    print(f"\nfull record: {result.record}")
+    return 0 if result.passed else 2
+
+
+def _up(args: argparse.Namespace) -> None:
+    from harness.plan import load_plan
+    from harness.run import bring_up
+
+    plan = load_plan(args.lab)
+    up = bring_up(plan, args.name or plan.name, args.backend, provision=not args.no_provision)
+    print(f"lab {up.backend.lab} is up ({', '.join(f'{k} {v:.1f}' for k, v in up.phases.items())}); "
+          f"the VIP is {plan.vip_url} (reachable from the lab namespace {up.backend.client_netns()})")
+
+
+def _status(args: argparse.Namespace) -> None:
+    from harness.stacks import stack_for
+
+    records = [labs.find_lab(args.name)] if args.name else labs.running_labs()
+    if not records:
+        print("no lab is up")
+    for record in records:
+        backend = record.open()
+        print(f"lab {record.name} ({backend.plan.name}, {record.backend} backend)")
+        for machine in backend.status():
+            state = "up" if machine.running else "down"
+            print(f"  {machine.name:<10} {state:<5} {machine.address:<18} {'LINK CUT ' if machine.link_cut else ''}{machine.detail}")
+        try:
+            print(f"  cluster: {stack_for(backend.plan.stack).view(backend).summary}")
+        except HalabError as error:
+            print(f"  cluster: no answer ({error.what})")
+        pending = labs.journal_for(record.name).entries()
+        for entry in pending:
+            print(f"  FAULT STILL APPLIED: {entry.describe()} (halab heal)")
+
+
+def _fault(args: argparse.Namespace) -> int:
+    from harness.report import fault_table
+    from harness.run import run_faults
+
+    backend = labs.find_lab(args.name).open()
+    runs, _ = run_faults(backend, [args.fault])
+    print(fault_table(runs))
+    return 0 if runs[0].verdict == "pass" else 2
+
+
+def _probe(args: argparse.Namespace) -> None:
+    from harness.probe.analysis import summarize
+    from harness.run import prober_for
+
+    backend = labs.find_lab(args.name).open()
+    duration = min(max(args.duration, 0.1), 3600.0)
+    with prober_for(backend, period_s=args.period, max_duration_s=duration + 5) as prober:
+        time.sleep(duration)
+        samples = prober.stop()
+    print(summarize(samples))
+
+
+def _heal(args: argparse.Namespace) -> None:
+    from harness.run import heal
+
+    records = [labs.find_lab(args.name)] if args.name else labs.running_labs()
+    healed = [item for record in records for item in heal(record.name)]
+    print("\n".join(f"healed {item}" for item in healed) or "nothing to heal")
+
+
+def _down(args: argparse.Namespace) -> None:
+    from harness.run import tear_down
+
+    record = labs.find_lab(args.name)
+    tear_down(record.name)
+    print(f"lab {record.name} is down")
+
+
+def _image(args: argparse.Namespace) -> None:
+    from harness.image import ensure_image
+
+    image = ensure_image(rebuild=args.rebuild)
+    print(f"base image {image.name}: {image.rootfs}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""One fault, measured: inject it on the active node while the prober watches the VIP, wait
+(bounded) for the service to come back, heal, and judge the history afterwards."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from harness.backends import Backend
+from harness.faults import Fault, FaultJournal, applied
+from harness.plan import LabPlan
+from harness.probe import Prober
+from harness.probe.analysis import downtime_after, first_answer_from, serving_node
+from harness.progress import say
+from harness.stacks import ClusterView, Stack, Timing
+from harness.wait import wait_until
+
+SETTLE_S = 1.5  # continuous answers that mean "service is back"
+HEALTHY_TIMEOUT_S = 150.0
+
+
+@dataclass(frozen=True)
+class FaultRun:
+    fault: str
+    description: str
+    victim: str
+    injected_at: float
+    healed_at: float
+    budget_s: float | None
+    budget_evidence: str
+    downtime_s: float | None
+    served_before: str | None
+    served_during: str | None  # after the cluster reacted, before the heal
+    served_after: str | None  # once healed
+    time_to_other_s: float | None
+    vip_holders: tuple[str, ...]  # nodes holding the VIP just before the heal
+    second_outage_s: float | None  # an outage caused by the heal itself
+    outcome: str
+    expected: tuple[str, ...]
+    verdict: str  # pass or fail
+    explanation: str
+
+
+def wait_healthy(backend: Backend, stack: Stack) -> ClusterView:
+    return wait_until(
+        lambda: stack.view(backend), lambda view: view.healthy,
+        what="every node online and the service started", timeout_s=HEALTHY_TIMEOUT_S, interval_s=1.0,
+        fix="halab status shows each node; the cluster's own status (pcs status / crm status) says why",
+    )
+
+
+def vip_holders(backend: Backend, plan: LabPlan) -> tuple[str, ...]:
+    """Which nodes have the VIP configured right now (more than one: split brain)."""
+    holders = []
+    for node in plan.node_names:
+        if backend.is_running(node):
+            shown = backend.run(node, ["ip", "-o", "-4", "addr", "show"], timeout=10)
+            if f" {plan.vip}/" in shown.stdout:
+                holders.append(node)
+    return tuple(holders)
+
+
+def measure_fault(
+    fault: Fault, backend: Backend, stack: Stack, prober: Prober, timing: Timing, journal: FaultJournal
+) -> FaultRun:
+    plan = backend.plan
+    view = wait_healthy(backend, stack)
+    victim = view.active or plan.node_names[0]
+    time.sleep(SETTLE_S)
+    budget = fault.downtime_budget(timing, plan.start_allowance_s)
+    observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
+    description = fault.describe(stack, victim)
+    say(f"fault {fault.name}: {description}")
+    injected = time.monotonic()
+    with applied(fault, backend, stack, victim, journal):
+        _wait_for_recovery(prober, injected, observe_s, quiet_s=(budget or 0) + SETTLE_S)
+        holders = vip_holders(backend, plan)
+        healed = time.monotonic()
+    say(f"fault {fault.name}: healed, waiting for the cluster to be whole again")
+    wait_healthy(backend, stack)
+    time.sleep(SETTLE_S * 2)
+    samples = prober.samples()
+    end = time.monotonic()
+    outage = downtime_after(samples, injected, until=healed)
+    after_heal = downtime_after(samples, healed)
+    served_before = serving_node(samples, injected - SETTLE_S, injected)
+    served_during = serving_node(samples, healed - SETTLE_S, healed)
+    other = next((n for n in plan.node_names if n != victim), None)
+    reached_other = first_answer_from(samples, other, injected) if other else None
+    outcome = _outcome(outage is not None, holders, served_during, victim)
+    expectation = plan.expectation(fault.name)
+    expected = expectation.outcomes if expectation else ()
+    verdict, explanation = _judge(
+        outcome, expected, outage.duration_s if outage else None, budget, expectation.why if expectation else ""
+    )
+    return FaultRun(
+        fault=fault.name, description=description, victim=victim, injected_at=injected, healed_at=healed,
+        budget_s=budget, budget_evidence=timing.evidence,
+        downtime_s=outage.duration_s if outage else None,
+        served_before=served_before, served_during=served_during,
+        served_after=serving_node(samples, end - SETTLE_S, end),
+        time_to_other_s=(reached_other - injected) if reached_other else None,
+        vip_holders=holders,
+        second_outage_s=after_heal.duration_s if after_heal and after_heal.start >= healed else None,
+        outcome=outcome, expected=expected, verdict=verdict, explanation=explanation,
+    )
+
+
+def _wait_for_recovery(prober: Prober, injected: float, observe_s: float, quiet_s: float) -> None:
+    """Return once the VIP has answered continuously for SETTLE_S after an outage, or once
+    `quiet_s` has passed with no outage at all; never later than `observe_s`."""
+    deadline = injected + observe_s
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = time.monotonic()
+        recent = [s for s in prober.samples() if s.start >= injected and s.end <= now]
+        failed = [s for s in recent if not s.ok]
+        if failed:
+            tail = [s for s in recent if s.start > failed[-1].start]
+            if tail and tail[-1].start - tail[0].start >= SETTLE_S:
+                return
+        elif now - injected >= quiet_s:
+            return
+
+
+def _outcome(outage: bool, holders: tuple[str, ...], served_during: str | None, victim: str) -> str:
+    if len(holders) > 1:
+        return "split-brain"
+    if not outage:
+        return "no-outage"
+    if served_during is None:
+        return "no-recovery"
+    return "restart-in-place" if served_during == victim else "failover"
+
+
+def _judge(
+    outcome: str, expected: tuple[str, ...], downtime: float | None, budget: float | None, why: str
+) -> tuple[str, str]:
+    if not expected:
+        return "fail", f"the lab plan says nothing about this fault; outcome was {outcome}"
+    if outcome not in expected:
+        return "fail", f"outcome {outcome}, expected {' or '.join(expected)}. {why}".strip()
+    if downtime is not None and budget is not None and downtime > budget:
+        return "fail", f"{outcome} as expected, but clients saw {downtime * 1000:.0f} ms without service, over the {budget:.1f} s the configuration allows"
+    return "pass", f"{outcome}, as expected. {why}".strip()

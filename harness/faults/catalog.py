@@ -1,0 +1,89 @@
+"""The faults halab injects, each acting from outside the victim where it matters."""
+
+from __future__ import annotations
+
+from harness.backends import Backend
+from harness.errors import HalabError
+from harness.faults.base import GRACEFUL, MEMBERSHIP, MONITOR, Fault
+from harness.stacks import Stack
+
+
+class StopStack(Fault):
+    name = "stop-stack"
+    detection = GRACEFUL
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return f"systemctl stop {stack.daemon} on {node} (a clean stop of the cluster stack)"
+
+    def inject(self, backend: Backend, stack: Stack, node: str) -> None:
+        stack.stop(backend, node)
+
+    def heal(self, backend: Backend, stack: Stack, node: str) -> None:
+        if backend.is_running(node):
+            stack.start(backend, node)
+
+
+class KillMembership(Fault):
+    name = "kill-membership"
+    detection = MEMBERSHIP
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return f"kill -9 {stack.membership_daemon} on {node} (the membership layer dies without a word)"
+
+    def inject(self, backend: Backend, stack: Stack, node: str) -> None:
+        backend.run(node, ["pkill", "--signal", "KILL", "--exact", stack.membership_daemon]).check()
+
+    def heal(self, backend: Backend, stack: Stack, node: str) -> None:
+        if backend.is_running(node):
+            stack.start(backend, node)
+
+
+class PowerOff(Fault):
+    name = "power-off"
+    detection = MEMBERSHIP
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return f"power {node} off hard (every process killed at once, no shutdown)"
+
+    def inject(self, backend: Backend, stack: Stack, node: str) -> None:
+        backend.power_off(node)
+
+    def heal(self, backend: Backend, stack: Stack, node: str) -> None:
+        backend.power_on(node)
+
+
+class CutLink(Fault):
+    name = "cut-link"
+    detection = MEMBERSHIP
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return f"cut {node}'s network link at the switch (both directions, the node sees no link event)"
+
+    def inject(self, backend: Backend, stack: Stack, node: str) -> None:
+        backend.cut_link(node)
+
+    def heal(self, backend: Backend, stack: Stack, node: str) -> None:
+        backend.heal_link(node)
+
+
+class KillService(Fault):
+    name = "kill-apache"
+    detection = MONITOR
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return f"kill -9 every apache2 process on {node}"
+
+    def inject(self, backend: Backend, stack: Stack, node: str) -> None:
+        backend.run(node, ["pkill", "--signal", "KILL", "--exact", "apache2"]).check()
+
+    def heal(self, backend: Backend, stack: Stack, node: str) -> None:
+        stack.clear_failures(backend)
+
+
+FAULTS: dict[str, Fault] = {f.name: f for f in (KillService(), StopStack(), KillMembership(), CutLink(), PowerOff())}
+
+
+def fault_named(name: str) -> Fault:
+    if name not in FAULTS:
+        raise HalabError(f"no fault called {name!r}", fix=f"choose one of: {', '.join(FAULTS)}")
+    return FAULTS[name]

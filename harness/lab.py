@@ -1,0 +1,93 @@
+"""Which labs are up on this machine, with their plan and backend, so that `halab status`,
+`fault`, `heal` and `down` find them again from any later process."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from harness.backends import Backend, open_backend
+from harness.errors import HalabError
+from harness.faults.journal import FaultJournal
+from harness.paths import state_root
+from harness.plan import LabPlan, load_plan
+
+_LAB_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+
+
+@dataclass(frozen=True)
+class LabRecord:
+    name: str
+    plan: str  # path of the plan.toml
+    backend: str
+
+    def open(self) -> Backend:
+        return open_backend(self.backend, load_plan(self.plan), self.name)
+
+
+def check_lab_name(name: str) -> str:
+    """Lab names end up in namespace and interface names, which are short."""
+    if not _LAB_NAME.match(name):
+        raise HalabError(
+            f"lab name {name!r} must be 1-12 lower-case letters and digits, starting with a letter",
+            fix="choose e.g. --name pcs2",
+        )
+    return name
+
+
+def _record_file(name: str) -> Path:
+    return state_root() / "labs" / name / "lab.json"
+
+
+def save_record(record: LabRecord) -> None:
+    path = _record_file(record.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(record), indent=2) + "\n")
+
+
+def forget(name: str) -> None:
+    _record_file(name).unlink(missing_ok=True)
+
+
+def running_labs() -> list[LabRecord]:
+    found = []
+    for path in sorted((state_root() / "labs").glob("*/lab.json")):
+        try:
+            found.append(LabRecord(**json.loads(path.read_text())))
+        except (ValueError, TypeError):
+            raise HalabError(f"{path} is damaged", fix=f"remove it, then clean up by hand: ip netns list") from None
+    return found
+
+
+def find_lab(name: str | None) -> LabRecord:
+    """The lab called `name`, or the only lab that is up when no name is given."""
+    labs = running_labs()
+    if name is not None:
+        for record in labs:
+            if record.name == name:
+                return record
+        raise HalabError(f"no lab called {name!r} is up", fix=_choices(labs))
+    if len(labs) == 1:
+        return labs[0]
+    if not labs:
+        raise HalabError("no lab is up", fix="halab up --lab pcs")
+    raise HalabError("several labs are up: say which with --name", fix=_choices(labs))
+
+
+def create(plan: LabPlan, name: str, backend: str) -> LabRecord:
+    check_lab_name(name)
+    if any(record.name == name for record in running_labs()):
+        raise HalabError(f"a lab called {name!r} is already up", fix=f"halab down --name {name}, or choose another --name")
+    record = LabRecord(name, str(plan.folder / "plan.toml"), backend)
+    save_record(record)
+    return record
+
+
+def _choices(labs: list[LabRecord]) -> str:
+    return "labs up: " + (", ".join(r.name for r in labs) or "none") + " (halab status lists them)"
+
+
+def journal_for(name: str) -> FaultJournal:
+    return FaultJournal(state_root() / "labs" / name / "faults.json")

@@ -1,0 +1,128 @@
+"""The main job: bring a lab up from its document, break it fault by fault while probing the
+VIP, print the table and write the record. Also the bring-up and tear-down the CLI shares."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from harness import lab as labs
+from harness.backends import Backend
+from harness.experiment import FaultRun, measure_fault
+from harness.faults import fault_named, heal_journal
+from harness.labdoc import StepResult, parse_document, run_document
+from harness.paths import reports_dir, state_root
+from harness.plan import LabPlan
+from harness.probe import Prober
+from harness.progress import say
+from harness.report import fault_table, write_record
+from harness.stacks import stack_for
+
+VIP_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class LabUp:
+    backend: Backend
+    steps: tuple[StepResult, ...]
+    phases: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    runs: tuple[FaultRun, ...]
+    table: str
+    record: Path
+
+    @property
+    def passed(self) -> bool:
+        return all(run.verdict == "pass" for run in self.runs)
+
+
+def prober_for(backend: Backend, **options: float) -> Prober:
+    plan = backend.plan
+    return Prober(plan.vip_url, {n.name: n.page_marker for n in plan.nodes}, netns=backend.client_netns(), **options)
+
+
+def bring_up(plan: LabPlan, name: str, backend_kind: str = "local", *, provision: bool = True) -> LabUp:
+    """Boot fresh nodes, run the lab document, wait for the VIP; on any failure leave nothing behind."""
+    record = labs.create(plan, name, backend_kind)
+    backend = record.open()
+    phases: dict[str, float] = {}
+    steps: tuple[StepResult, ...] = ()
+    try:
+        started = time.monotonic()
+        backend.up()
+        phases["boot_s"] = time.monotonic() - started
+        if provision:
+            steps = provision_lab(backend)
+            phases["provision_s"] = time.monotonic() - started - phases["boot_s"]
+            with prober_for(backend) as prober:
+                prober.wait_for_answer(VIP_TIMEOUT_S)
+            phases["up_to_vip_s"] = time.monotonic() - started
+            say(f"lab {name}: the VIP {plan.vip} answers, {phases['up_to_vip_s']:.1f} s after start")
+    except BaseException:
+        say(f"lab {name}: bring-up failed, removing what was made")
+        tear_down(name)
+        raise
+    return LabUp(backend, steps, phases)
+
+
+def provision_lab(backend: Backend) -> tuple[StepResult, ...]:
+    plan = backend.plan
+    document = parse_document(plan.document, plan.node_names)
+    say(f"running {plan.document.name}: {len(document.steps)} steps")
+
+    def show(outcome: StepResult) -> None:
+        say(f"  step {outcome.step.number} on {outcome.node}: exit {outcome.result.exit_status} "
+            f"in {outcome.result.duration_s:.1f} s ({outcome.step.heading})")
+
+    return run_document(document, backend, on_step=show)
+
+
+def tear_down(name: str) -> None:
+    """Stop and remove a lab entirely; its journal goes with it (nothing left to heal)."""
+    record = labs.find_lab(name)
+    record.open().down()
+    labs.forget(name)
+    shutil.rmtree(state_root() / "labs" / name, ignore_errors=True)
+
+
+def heal(name: str) -> list[str]:
+    record = labs.find_lab(name)
+    backend = record.open()
+    return heal_journal(backend, stack_for(backend.plan.stack), labs.journal_for(name))
+
+
+def run_faults(backend: Backend, fault_names: Sequence[str]) -> tuple[tuple[FaultRun, ...], list]:
+    """Each fault in turn, one prober watching the whole series; returns runs and samples."""
+    stack = stack_for(backend.plan.stack)
+    timing = stack.timing(backend)
+    say(f"downtime budgets from the running configuration: {timing.evidence}")
+    journal = labs.journal_for(backend.lab)
+    runs = []
+    with prober_for(backend) as prober:
+        prober.wait_for_answer(VIP_TIMEOUT_S)
+        for name in fault_names:
+            runs.append(measure_fault(fault_named(name), backend, stack, prober, timing, journal))
+        samples = prober.stop()
+    return tuple(runs), samples
+
+
+def run_lab(plan: LabPlan, name: str, fault_names: Sequence[str], *, keep: bool = False) -> RunResult:
+    up = bring_up(plan, name)
+    try:
+        started = time.monotonic()
+        runs, samples = run_faults(up.backend, fault_names)
+        phases = {**up.phases, "faults_s": time.monotonic() - started}
+        path = write_record(
+            reports_dir(), lab=name, plan_name=plan.name, backend="local", phases=phases,
+            steps=up.steps, runs=runs, samples=samples,
+        )
+    finally:
+        if not keep:
+            tear_down(name)
+    return RunResult(runs, fault_table(runs), path)

@@ -1,0 +1,16 @@
+"""Stack-specific knowledge, one module per stack, behind harness.stacks.base.Stack."""
+
+from __future__ import annotations
+
+from harness.errors import HalabError
+from harness.stacks.base import ClusterView, Stack, Timing
+
+__all__ = ["ClusterView", "Stack", "Timing", "stack_for"]
+
+
+def stack_for(name: str) -> Stack:
+    if name == "pacemaker":
+        from harness.stacks.pacemaker import PacemakerStack
+
+        return PacemakerStack()
+    raise HalabError(f"no stack called {name!r}", fix="the lab plan's stack must be pacemaker")

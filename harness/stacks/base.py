@@ -1,0 +1,41 @@
+"""What the harness needs to know about a cluster stack, behind one interface: faults, probes
+and reports never ask which stack they are on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from harness.backends import Backend
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """One node's view of the cluster, in the stack-neutral words the harness uses."""
+
+    observer: str
+    online: tuple[str, ...]
+    active: str | None  # the node the stack says holds the VIP
+    healthy: bool  # every node online and the service started
+    summary: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The running configuration's clocks, read from the cluster itself, in seconds."""
+
+    membership_loss_s: float  # how long before a silent node is declared dead
+    service_monitor_s: float | None  # how often the service is checked (None: never)
+    evidence: str
+
+
+class Stack(Protocol):
+    name: str
+    daemon: str  # what `stop-stack` stops, e.g. pacemaker
+    membership_daemon: str  # what `kill-membership` kills, e.g. corosync
+
+    def view(self, backend: Backend) -> ClusterView: ...
+    def timing(self, backend: Backend) -> Timing: ...
+    def stop(self, backend: Backend, node: str) -> None: ...
+    def start(self, backend: Backend, node: str) -> None: ...
+    def clear_failures(self, backend: Backend) -> None: ...

@@ -1,0 +1,98 @@
+"""Corosync + Pacemaker, whichever tool configured it (pcs and crmsh produce the same CIB)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from harness.backends import Backend
+from harness.command import CommandResult
+from harness.errors import HalabError
+from harness.stacks.base import ClusterView, Timing
+from harness.stacks.cmap import parse_cmapctl
+from harness.stacks.crm_mon import parse_crm_mon
+
+VIP_AGENT = "ocf:heartbeat:IPaddr2"
+SERVICE_AGENT = "ocf:heartbeat:apache"
+
+
+class PacemakerStack:
+    name = "pacemaker"
+    daemon = "pacemaker"
+    membership_daemon = "corosync"
+
+    def view(self, backend: Backend) -> ClusterView:
+        result = self._ask_any(backend, ["crm_mon", "--output-as=xml"])
+        status = parse_crm_mon(result.stdout)
+        active = status.nodes_running(VIP_AGENT)
+        services = [r for r in status.resources if r.agent in (VIP_AGENT, SERVICE_AGENT)]
+        everyone = all(n.online for n in status.nodes) and len(status.nodes) == len(backend.plan.nodes)
+        started = bool(services) and all(r.active and not r.failed for r in services)
+        placed = {node for r in services for node in r.nodes}
+        summary = (
+            f"online: {', '.join(status.online_nodes) or 'none'}; "
+            + "; ".join(f"{r.id} {r.role} on {','.join(r.nodes) or '-'}" for r in services)
+        )
+        return ClusterView(
+            observer=result.node,
+            online=status.online_nodes,
+            active=active[0] if len(active) == 1 else None,
+            healthy=everyone and started and len(placed) == 1,
+            summary=summary,
+        )
+
+    def timing(self, backend: Backend) -> Timing:
+        cmap = parse_cmapctl(self._ask_any(backend, ["corosync-cmapctl"]).stdout)
+        cib = self._ask_any(backend, ["cibadmin", "--query", "--scope", "resources"]).stdout
+        monitor = service_monitor_interval(cib)
+        return Timing(
+            membership_loss_s=(cmap.token_ms + cmap.consensus_ms) / 1000,
+            service_monitor_s=monitor,
+            evidence=(
+                f"corosync token {cmap.token_ms} ms + consensus {cmap.consensus_ms} ms; "
+                f"Apache monitored every {monitor if monitor is not None else 'never'} s"
+            ),
+        )
+
+    def stop(self, backend: Backend, node: str) -> None:
+        backend.run(node, ["systemctl", "stop", "pacemaker"], timeout=120).check()
+
+    def start(self, backend: Backend, node: str) -> None:
+        backend.run(node, ["systemctl", "start", "corosync", "pacemaker"], timeout=120).check()
+
+    def clear_failures(self, backend: Backend) -> None:
+        """Forget fail-counts, so the next fault starts from a clean slate."""
+        self._ask_any(backend, ["crm_resource", "--cleanup"])
+
+    def _ask_any(self, backend: Backend, argv: list[str]) -> CommandResult:
+        """Ask the first node that answers: any member sees the same CIB."""
+        errors = []
+        for node in backend.plan.node_names:
+            if not backend.is_running(node):
+                errors.append(f"{node}: powered off")
+                continue
+            result = backend.run(node, argv, timeout=30)
+            if result.succeeded:
+                return result
+            errors.append(f"{node}: {(result.stdout + result.stderr).strip()[:300]}")
+        raise HalabError(f"no node could answer `{' '.join(argv)}`", evidence="\n".join(errors))
+
+
+def service_monitor_interval(cib_resources_xml: str) -> float | None:
+    """The Apache resource's monitor interval in seconds (Pacemaker's default is none)."""
+    root = ET.fromstring(cib_resources_xml)
+    for primitive in root.iter("primitive"):
+        if primitive.get("type") == "apache":
+            for op in primitive.iter("op"):
+                if op.get("name") == "monitor":
+                    return parse_duration(op.get("interval", "0"))
+    return None
+
+
+def parse_duration(text: str) -> float:
+    """Pacemaker's durations: "30s", "30000ms", "1min", "2m", "1h" or a bare number of seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|msec|s|sec|m|min|h|hr)?\s*", text)
+    if not match:
+        raise HalabError(f"cannot read the duration {text!r}")
+    value, unit = float(match.group(1)), match.group(2) or "s"
+    return value * {"ms": 0.001, "msec": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600}[unit]
