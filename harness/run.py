@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from harness import lab as labs
-from harness.backends import Backend
+from harness.backends import Backend, open_backend
 from harness.experiment import FaultRun, measure_fault
 from harness.faults import fault_named, heal_journal
 from harness.labdoc import StepResult, parse_document, run_document
@@ -49,6 +49,7 @@ def prober_for(backend: Backend, **options: float) -> Prober:
 
 def bring_up(plan: LabPlan, name: str, backend_kind: str = "local", *, provision: bool = True) -> LabUp:
     """Boot fresh nodes, run the lab document, wait for the VIP; on any failure leave nothing behind."""
+    open_backend(backend_kind, plan, labs.check_lab_name(name)).preflight()
     record = labs.create(plan, name, backend_kind)
     backend = record.open()
     phases: dict[str, float] = {}

@@ -29,8 +29,10 @@ class LocalBackend:
         self.directory = state_root() / "labs" / lab
 
     # -- the lab as a whole ---------------------------------------------------------------
-    def up(self) -> None:
+    def preflight(self) -> None:
         require_privileges()
+
+    def up(self) -> None:
         base = ensure_image().rootfs
         say(f"lab {self.lab}: wiring the network and booting {', '.join(self.plan.node_names)}")
         network.create_switch(self.plan, self.lab)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything halab needs on a Debian 12 machine, as root: Debian packages, a virtual
+# environment with halab in it, and the local backend's base image. Idempotent and cached: a
+# second run only checks, in seconds.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ "$(id -u)" != 0 ]; then
+  echo "install.sh: halab runs clusters in containers and namespaces: run as root (sudo ./install.sh)" >&2
+  exit 1
+fi
+
+packages=(debootstrap systemd-container iproute2 util-linux procps python3-venv)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install.sh: installing ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
+# The venv is rebuilt only when the project's dependencies change.
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo "install.sh: creating the virtual environment .venv"
+  rm -rf .venv
+  python3 -m venv .venv
+  log=$(mktemp)
+  if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[test]'; } >"$log" 2>&1; then
+    grep -v "^WARNING: Location" "$log" >&2
+    exit 1
+  fi
+  touch "$stamp"
+fi
+
+.venv/bin/halab image build

@@ -1,0 +1,42 @@
+"""End-to-end fixtures: real clusters on the local backend, shared between tests where safe.
+
+Lab names here are e2e-only, so a developer's own labs are never touched."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Iterator
+
+import pytest
+
+from harness.backends import Backend
+from harness.plan import load_plan
+from harness.run import bring_up, tear_down
+
+SHARED_LAB = "e2epcs"
+
+
+def root_namespace_network() -> tuple[str, str]:
+    """Addresses and routes of the root namespace (the lab must add none)."""
+    addresses = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True).stdout
+    routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True, check=True).stdout
+    return (
+        "\n".join(sorted(" ".join(line.split()[1:4]) for line in addresses.splitlines())),
+        "\n".join(sorted(routes.splitlines())),
+    )
+
+
+@pytest.fixture(scope="session")
+def root_network_before() -> tuple[str, str]:
+    return root_namespace_network()
+
+
+@pytest.fixture(scope="session")
+def pcs_lab(root_network_before: tuple[str, str]) -> Iterator[Backend]:
+    """The pcs lab, provisioned from its document once and shared by the fault tests; every
+    fault test heals and waits for a whole cluster before the next one starts."""
+    up = bring_up(load_plan("pcs"), SHARED_LAB)
+    try:
+        yield up.backend
+    finally:
+        tear_down(SHARED_LAB)
