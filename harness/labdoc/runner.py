@@ -3,6 +3,7 @@ first failure with everything a person needs to see why."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -36,14 +37,19 @@ class StepFailed(HalabError):
 def run_document(
     document: LabDocument, backend: Backend, *, on_step: Callable[[StepResult], None] = lambda _: None
 ) -> tuple[StepResult, ...]:
+    """A step for several nodes runs on all of them at once, as a person with one terminal per
+    node would; its results are kept in node order."""
     history: list[StepResult] = []
-    for step in document.steps:
-        for node in step.nodes:
-            outcome = StepResult(step, node, _run_step(step, node, backend))
-            history.append(outcome)
-            on_step(outcome)
-            if not outcome.result.succeeded:
-                raise StepFailed(outcome, tuple(history))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for step in document.steps:
+            results = pool.map(lambda node: _run_step(step, node, backend), step.nodes)
+            for node, result in zip(step.nodes, results):
+                outcome = StepResult(step, node, result)
+                history.append(outcome)
+                on_step(outcome)
+            failed = [outcome for outcome in history[-len(step.nodes):] if not outcome.result.succeeded]
+            if failed:
+                raise StepFailed(failed[0], tuple(history))
     return tuple(history)
 
 

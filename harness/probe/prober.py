@@ -13,6 +13,7 @@ so samples and fault events share one timeline.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import signal
@@ -226,8 +227,10 @@ class Prober:
         """The end of what the worker (or nsenter) wrote to stderr."""
         if self._stderr is None or self._stderr.closed:
             return self._stderr_tail
-        self._stderr.seek(0)
-        return self._stderr.read()[-4000:].decode(errors="replace")
+        # pread, not seek and read: the worker shares this file's offset and may still be writing.
+        size = os.fstat(self._stderr.fileno()).st_size
+        start = max(0, size - 4000)
+        return os.pread(self._stderr.fileno(), size - start, start).decode(errors="replace")
 
 
 def _fix(netns: str | None) -> str:

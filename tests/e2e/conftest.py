@@ -5,7 +5,7 @@ Lab names here are e2e-only, so a developer's own labs are never touched."""
 from __future__ import annotations
 
 import subprocess
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -29,6 +29,11 @@ def root_namespace_network() -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def root_network_before() -> tuple[str, str]:
     return root_namespace_network()
+
+
+@pytest.fixture
+def read_root_network() -> Callable[[], tuple[str, str]]:
+    return root_namespace_network
 
 
 @pytest.fixture(scope="session")

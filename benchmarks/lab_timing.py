@@ -1,0 +1,82 @@
+"""Where the time and memory of a lab go, on the local backend.
+
+    .venv/bin/python benchmarks/lab_timing.py [--lab pcs] [--runs 3] [--cold]
+
+Prints: the base image build (with --cold: rebuilt from Debian's packages), the warm bring-up
+until the VIP answers split into boot and each document step, memory per node (PSS, summed
+over the node's processes), and each fault's downtime over --runs runs (min / median / max).
+Uses its own lab name, so it never touches a lab of yours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from harness.backends.local import cgroups
+from harness.faults import FAULTS
+from harness.image import ensure_image
+from harness.plan import load_plan
+from harness.run import bring_up, run_faults, tear_down
+
+LAB = "benchlab"
+
+
+def pss_mib(lab: str, node: str) -> float:
+    total_kib = 0
+    for pid in cgroups.pids(lab, node):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kib += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kib / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", default="pcs")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cold", action="store_true", help="rebuild the base image first and time it")
+    args = parser.parse_args()
+
+    if args.cold:
+        started = time.monotonic()
+        ensure_image(rebuild=True)
+        print(f"base image build (cold): {time.monotonic() - started:.1f} s")
+
+    plan = load_plan(args.lab)
+    up = bring_up(plan, LAB)
+    try:
+        print(f"\nwarm bring-up of lab {plan.name} until the VIP answers: {up.phases['up_to_vip_s']:.1f} s")
+        print(f"  boot of {len(plan.nodes)} nodes (parallel): {up.phases['boot_s']:.1f} s")
+        for step in up.steps:
+            print(f"  step {step.step.number:>2} on {step.node}: {step.result.duration_s:5.1f} s  "
+                  f"{step.step.heading} | {step.step.body.strip().splitlines()[0][:60]}")
+        accounted = up.phases["boot_s"] + sum(s.result.duration_s for s in up.steps)
+        print(f"  waiting for the VIP after the last step, and harness overhead: {up.phases['up_to_vip_s'] - accounted:.1f} s")
+
+        print("\nmemory per node (PSS of every process in the node):")
+        for node in plan.node_names:
+            print(f"  {node}: {pss_mib(LAB, node):.0f} MiB")
+
+        downtimes: dict[str, list[float]] = defaultdict(list)
+        started = time.monotonic()
+        for _ in range(args.runs):
+            runs, _samples = run_faults(up.backend, [f for f in FAULTS if plan.expectation(f)])
+            for run in runs:
+                downtimes[run.fault].append(run.downtime_s or 0.0)
+        print(f"\nfault downtime over {args.runs} runs (matrix took {time.monotonic() - started:.0f} s):")
+        for fault, values in downtimes.items():
+            ms = [v * 1000 for v in values]
+            print(f"  {fault:<16} min {min(ms):7.0f} ms  median {statistics.median(ms):7.0f} ms  max {max(ms):7.0f} ms")
+    finally:
+        tear_down(LAB)
+
+
+if __name__ == "__main__":
+    main()
