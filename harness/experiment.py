@@ -10,7 +10,7 @@ from harness.backends import Backend
 from harness.faults import Fault, FaultJournal, applied
 from harness.plan import LabPlan
 from harness.probe import Prober
-from harness.probe.analysis import downtime_after, first_answer_from, serving_node
+from harness.probe.analysis import downtime_after, first_answer_from, interleavings, serving_node
 from harness.progress import say
 from harness.stacks import ClusterView, Stack, Timing
 from harness.wait import wait_until
@@ -34,6 +34,7 @@ class FaultRun:
     served_after: str | None  # once healed
     time_to_other_s: float | None
     vip_holders: tuple[str, ...]  # nodes holding the VIP just before the heal
+    interleaved_answers: int  # times a client got answers from both nodes in turn (dual-active)
     second_outage_s: float | None  # an outage caused by the heal itself
     outcome: str
     expected: tuple[str, ...]
@@ -101,6 +102,7 @@ def measure_fault(
         served_after=serving_node(samples, end - SETTLE_S, end),
         time_to_other_s=(reached_other - injected) if reached_other else None,
         vip_holders=holders,
+        interleaved_answers=len(interleavings([x for x in samples if x.start >= injected])),
         second_outage_s=after_heal.duration_s if after_heal and after_heal.start >= healed else None,
         outcome=outcome, expected=expected, verdict=verdict, explanation=explanation,
     )

@@ -31,6 +31,11 @@ def fault_table(runs: Sequence[FaultRun]) -> str:
         f"- {run.fault}: healing caused a second outage of {run.second_outage_s * 1000:.0f} ms"
         for run in runs if run.second_outage_s
     ]
+    notes += [
+        f"- {run.fault}: clients got answers from both nodes in turn {run.interleaved_answers} time(s): "
+        "two nodes served the VIP at once"
+        for run in runs if run.interleaved_answers
+    ]
     return "\n".join(lines + [""] + notes)
 
 

@@ -1,0 +1,54 @@
+"""How a fault run is judged and shown: outcome, verdict against the plan, and the table."""
+
+from dataclasses import replace
+
+import pytest
+
+from harness.experiment import FaultRun, _judge, _outcome
+from harness.report import fault_table
+
+
+@pytest.mark.parametrize(
+    ("outage", "holders", "served_during", "expected"),
+    [
+        (True, ("node2",), "node2", "failover"),
+        (True, ("node1",), "node1", "restart-in-place"),
+        (False, ("node1",), "node1", "no-outage"),
+        (True, ("node1", "node2"), "node2", "split-brain"),
+        (False, ("node1", "node2"), "node1", "split-brain"),
+        (True, (), None, "no-recovery"),
+    ],
+)
+def test_outcome_from_what_was_observed(outage: bool, holders: tuple[str, ...], served_during: str | None, expected: str) -> None:
+    assert _outcome(outage, holders, served_during, victim="node1") == expected
+
+
+def test_verdicts_say_why() -> None:
+    assert _judge("failover", ("failover",), 2.4, 5.0, "")[0] == "pass"
+    verdict, why = _judge("failover", ("failover",), 7.0, 5.0, "")
+    assert verdict == "fail" and "7000 ms" in why and "5.0 s" in why
+    verdict, why = _judge("no-outage", ("failover",), None, 5.0, "A clean stop hands over.")
+    assert verdict == "fail" and "expected failover" in why and "A clean stop" in why
+    assert _judge("restart-in-place", ("restart-in-place",), 20.0, None, "")[0] == "pass"
+    assert _judge("failover", (), 1.0, 5.0, "")[0] == "fail"
+
+
+RUN = FaultRun(
+    fault="cut-link", description="cut node1's link", victim="node1", injected_at=10.0, healed_at=20.0,
+    budget_s=11.6, budget_evidence="token 3000 ms + consensus 3600 ms", downtime_s=7.364, served_before="node1",
+    served_during="node2", served_after="node1", time_to_other_s=7.4, vip_holders=("node1", "node2"),
+    interleaved_answers=1, second_outage_s=2.44, outcome="split-brain", expected=("split-brain",),
+    verdict="pass", explanation="split-brain, as expected.",
+)
+
+
+def test_the_table_shows_each_fault_in_plain_words() -> None:
+    table = fault_table([RUN, replace(RUN, fault="power-off", downtime_s=None, verdict="fail", second_outage_s=None,
+                                      interleaved_answers=0, explanation="no-outage, expected failover")])
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["fault", "on"]
+    assert "7364 ms" in lines[2] and "11600 ms" in lines[2] and "node1 -> node2 -> node1" in lines[2]
+    assert lines[2].endswith("PASS") and lines[3].endswith("FAIL") and " none " in lines[3]
+    assert "- cut-link: healing caused a second outage of 2440 ms" in table
+    assert "- cut-link: clients got answers from both nodes in turn 1 time(s)" in table
+    assert "- power-off: no-outage, expected failover" in table
