@@ -7,6 +7,7 @@ import argparse
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 from harness import lab as labs
@@ -67,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--duration", type=float, default=10.0, help="seconds (default 10, at most 3600)")
     probe.add_argument("--period", type=float, default=0.02, help="seconds between requests (default 0.02)")
 
+    doc = command("doc", _doc, "run lab documents: `doc run FILE` brings a lab up from it; "
+                  "`doc test FILE...` also runs the fault matrix and writes JUnit XML")
+    doc.add_argument("action", choices=["run", "test"])
+    doc.add_argument("files", nargs="+", type=Path, help="lab documents (a plan.toml must sit beside each)")
+    doc.add_argument("--name", help="lab name (run) or name prefix (test); default: doc")
+    doc.add_argument("--keep", action="store_true", help="run: leave the lab up afterwards")
+    doc.add_argument("--junit", type=Path, help="test: where to write JUnit XML (default reports/halab-doc-test.xml)")
+
     image = command("image", _image, "build the base image of the local backend (cached)")
     image.add_argument("action", choices=["build"])
     image.add_argument("--rebuild", action="store_true", help="build again even if cached")
@@ -81,10 +90,10 @@ def _lab_options(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from harness.plan import load_plan
-    from harness.run import run_lab
+    from harness.run import expected_faults, run_lab
 
     plan = load_plan(args.lab)
-    faults = args.faults.split(",") if args.faults else [f for f in FAULTS if plan.expectation(f)]
+    faults = args.faults.split(",") if args.faults else expected_faults(plan)
     result = run_lab(plan, args.name or plan.name, faults, keep=args.keep)
     print(result.table)
     print(f"\nfull record: {result.record}")
@@ -158,6 +167,35 @@ def _down(args: argparse.Namespace) -> None:
     record = labs.find_lab(args.name)
     tear_down(record.name)
     print(f"lab {record.name} is down")
+
+
+def _doc(args: argparse.Namespace) -> int:
+    from harness.paths import reports_dir
+    from harness.plan import load_plan
+    from harness.run import bring_up, tear_down, test_documents
+
+    if args.action == "run":
+        if len(args.files) != 1:
+            raise HalabError("doc run takes one document", fix="use doc test for several")
+        path = args.files[0]
+        plan = load_plan(path.parent)
+        up = bring_up(plan, args.name or "doc", document=path)
+        print(f"{path}: all {len(up.steps)} steps passed; the VIP answered {up.phases['up_to_vip_s']:.1f} s after start")
+        if not args.keep:
+            tear_down(up.backend.lab)
+        return 0
+    outcomes, junit = test_documents(args.files, args.junit or reports_dir() / "halab-doc-test.xml",
+                                     name_prefix=args.name or "doc")
+    passed = True
+    for outcome in outcomes:
+        faults_ok = sum(run.verdict == "pass" for run in outcome.runs)
+        ok = not (outcome.error or outcome.failed_step) and faults_ok == len(outcome.runs)
+        passed &= ok
+        status = "PASS" if ok else "FAIL"
+        detail = outcome.error or outcome.failure or f"{len(outcome.steps)} steps, {faults_ok}/{len(outcome.runs)} faults as expected"
+        print(f"{status}  {outcome.document}: {detail.splitlines()[0]}")
+    print(f"JUnit XML: {junit}")
+    return 0 if passed else 2
 
 
 def _image(args: argparse.Namespace) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 from harness.errors import HalabError
 from harness.paths import labs_dir
 
-OUTCOMES = ("failover", "restart-in-place", "no-outage", "split-brain")
+# What a client saw after a fault: served by the other node, by the same node after a restart,
+# never interrupted, by both nodes at once, or not served again until the fault was healed.
+OUTCOMES = ("failover", "restart-in-place", "no-outage", "split-brain", "no-recovery")
 _MAC = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 

@@ -12,13 +12,16 @@ from typing import Sequence
 from harness import lab as labs
 from harness.backends import Backend, open_backend
 from harness.experiment import FaultRun, measure_fault
-from harness.faults import fault_named, heal_journal
-from harness.labdoc import StepResult, parse_document, run_document
+from harness.errors import HalabError
+from harness.faults import FAULTS, fault_named, heal_journal
+from harness.labdoc import StepFailed, StepResult, parse_document, run_document
 from harness.paths import reports_dir, state_root
-from harness.plan import LabPlan
+from harness.plan import LabPlan, load_plan
 from harness.probe import Prober
+from harness.probe.fetch import fetch
 from harness.progress import say
 from harness.report import fault_table, write_record
+from harness.report.junit import DocumentOutcome, write_junit
 from harness.stacks import stack_for
 
 VIP_TIMEOUT_S = 120.0
@@ -47,8 +50,25 @@ def prober_for(backend: Backend, **options: float) -> Prober:
     return Prober(plan.vip_url, {n.name: n.page_marker for n in plan.nodes}, netns=backend.client_netns(), **options)
 
 
-def bring_up(plan: LabPlan, name: str, backend_kind: str = "local", *, provision: bool = True) -> LabUp:
-    """Boot fresh nodes, run the lab document, wait for the VIP; on any failure leave nothing behind."""
+class LabObserver:
+    """What a lab document's expect blocks look at: the VIP from the client's side, the
+    cluster through its stack."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def vip_page(self) -> str:
+        return fetch(self.backend.plan.vip_url, self.backend.client_netns())
+
+    def online_nodes(self) -> tuple[str, ...]:
+        return stack_for(self.backend.plan.stack).view(self.backend).online
+
+
+def bring_up(
+    plan: LabPlan, name: str, backend_kind: str = "local", *, provision: bool = True, document: Path | None = None
+) -> LabUp:
+    """Boot fresh nodes, run the lab document (the plan's, or `document`), wait for the VIP;
+    on any failure leave nothing behind."""
     open_backend(backend_kind, plan, labs.check_lab_name(name)).preflight()
     record = labs.create(plan, name, backend_kind)
     backend = record.open()
@@ -59,7 +79,7 @@ def bring_up(plan: LabPlan, name: str, backend_kind: str = "local", *, provision
         backend.up()
         phases["boot_s"] = time.monotonic() - started
         if provision:
-            steps = provision_lab(backend)
+            steps = provision_lab(backend, document or plan.document)
             phases["provision_s"] = time.monotonic() - started - phases["boot_s"]
             with prober_for(backend) as prober:
                 prober.wait_for_answer(VIP_TIMEOUT_S)
@@ -72,16 +92,16 @@ def bring_up(plan: LabPlan, name: str, backend_kind: str = "local", *, provision
     return LabUp(backend, steps, phases)
 
 
-def provision_lab(backend: Backend) -> tuple[StepResult, ...]:
-    plan = backend.plan
-    document = parse_document(plan.document, plan.node_names)
-    say(f"running {plan.document.name}: {len(document.steps)} steps")
+def provision_lab(backend: Backend, path: Path) -> tuple[StepResult, ...]:
+    document = parse_document(path, backend.plan.node_names)
+    say(f"running {path.name}: {len(document.steps)} steps")
 
     def show(outcome: StepResult) -> None:
-        say(f"  step {outcome.step.number} on {outcome.node}: exit {outcome.result.exit_status} "
-            f"in {outcome.result.duration_s:.1f} s ({outcome.step.heading})")
+        verdict = "ok" if outcome.passed else "FAILED"
+        say(f"  step {outcome.step.number} on {outcome.node}: {verdict} in {outcome.result.duration_s:.1f} s "
+            f"({outcome.step.heading})")
 
-    return run_document(document, backend, on_step=show)
+    return run_document(document, backend, LabObserver(backend), on_step=show)
 
 
 def tear_down(name: str) -> None:
@@ -127,3 +147,40 @@ def run_lab(plan: LabPlan, name: str, fault_names: Sequence[str], *, keep: bool 
         if not keep:
             tear_down(name)
     return RunResult(runs, fault_table(runs), path)
+
+
+def expected_faults(plan: LabPlan) -> list[str]:
+    """The fault matrix of a lab: every fault its plan says something about, in catalogue order."""
+    return [name for name in FAULTS if plan.expectation(name)]
+
+
+def test_documents(paths: Sequence[Path], junit: Path, *, name_prefix: str = "doc") -> tuple[list[DocumentOutcome], Path]:
+    """Run each lab document on fresh nodes, then its variant's fault matrix; one broken
+    document never stops the others. Writes JUnit XML for CI servers."""
+    outcomes = []
+    for index, path in enumerate(paths, start=1):
+        name = f"{name_prefix}{index}"
+        try:
+            plan = load_plan(path.parent)
+        except HalabError as error:
+            outcomes.append(DocumentOutcome(str(path), path.parent.name, error=str(error)))
+            continue
+        outcome = DocumentOutcome(str(path), plan.name)
+        outcomes.append(outcome)
+        try:
+            up = bring_up(plan, name, document=path)
+        except StepFailed as failure:
+            outcome.steps, outcome.failed_step, outcome.failure = failure.history, failure.outcome, str(failure)
+            outcome.faults_skipped = expected_faults(plan)
+            continue
+        except HalabError as error:
+            outcome.error = str(error)
+            continue
+        try:
+            outcome.steps = up.steps
+            outcome.runs, _ = run_faults(up.backend, expected_faults(plan))
+        except HalabError as error:
+            outcome.error = str(error)
+        finally:
+            tear_down(name)
+    return outcomes, write_junit(junit, outcomes)

@@ -47,8 +47,21 @@ def test_tilde_fences_and_longer_fences_hold_backticks() -> None:
         ("```sh on=all user=bob\nx\n```\n", r"unknown attribute user"),
         ("```sh on=all timeout=soon\nx\n```\n", r"timeout=soon is not a number"),
         ("just prose\n", r"no steps found"),
+        ("```expect\nthe VIP is up\n```\n", r"lab.md:2: cannot understand the expectation 'the VIP is up'"),
+        ("```expect\nnodes online: node1 node9\n```\n", r"lab.md:2: node9 is no node of this lab"),
+        ("```expect\n\n```\n", r"lab.md:1: this expect block is empty"),
     ],
 )
 def test_malformed_documents_are_refused_with_the_line(text: str, message: str) -> None:
     with pytest.raises(HalabError, match=message):
         parse(text)
+
+
+def test_expect_blocks_and_steps_that_must_fail() -> None:
+    document = parse('```sh on=node1 fails="config not valid"\ncrm_verify -L -V\n```\n'
+                     '```expect timeout=30\nthe VIP serves a page containing "Serveur Master"\nnodes online: node1, node2\n```\n')
+    shell, expect = document.steps
+    assert shell.fails == "config not valid"
+    assert expect.kind == "expect" and expect.timeout_s == 30
+    assert [(e.kind, e.text, e.nodes) for e in expect.expectations] == [
+        ("vip-serves", "Serveur Master", ()), ("online", "", ("node1", "node2"))]

@@ -68,14 +68,15 @@ def plug(
 ) -> None:
     """Cable a machine to the lab switch: a veth made inside the lab namespace, one end moved
     into the machine's namespace under its planned name, fixed MAC (a random one makes the
-    client's ARP entry stale after a reboot), address and default route."""
+    client's ARP entry stale after a reboot), address with its broadcast address, and default route."""
     lab_ns, ns, port = lab_namespace(lab), machine_namespace(lab, machine), port_name(plan, machine)
     unplug(plan, lab, machine)
     host(["ip", "-n", ns, "link", "set", "lo", "up"])
     host(["ip", "-n", lab_ns, "link", "add", port, "type", "veth", "peer", "name", interface, "netns", ns])
     if mac:
         host(["ip", "-n", ns, "link", "set", interface, "address", mac])
-    host(["ip", "-n", ns, "addr", "add", address, "dev", interface])
+    # `brd +` as DHCP and ifupdown set it: heartbeat's `bcast` medium sends to it.
+    host(["ip", "-n", ns, "addr", "add", address, "brd", "+", "dev", interface])
     host(["ip", "-n", ns, "link", "set", interface, "up"])
     host(["ip", "-n", lab_ns, "link", "set", port, "master", BRIDGE, "up"])
     if gateway:
