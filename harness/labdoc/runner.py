@@ -44,7 +44,7 @@ class StepFailed(HalabError):
             what = f"{step.title} failed on {outcome.node} as expected, but without {step.fails!r} in its output"
         else:
             what = f"{step.title} failed on {outcome.node} with exit status {result.exit_status}"
-        cause = likely_cause(output)
+        cause = likely_cause(f"{step.body}\n{output}")
         super().__init__(
             what,
             evidence=f"$ {step.body.strip()}\n{output[-3000:]}" + (f"\nlikely cause: {cause}" if cause else ""),
