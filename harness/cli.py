@@ -76,6 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("--keep", action="store_true", help="run: leave the lab up afterwards")
     doc.add_argument("--junit", type=Path, help="test: where to write JUnit XML (default reports/halab-doc-test.xml)")
 
+    check = command("check", _check, "students: run the lab's checks (hidden ones left out), with the fix for each")
+    check.add_argument("--name", help="which lab (default: the only one up)")
+    check.add_argument("--rubric", type=Path, help="default: the lab's labs/<variant>/rubric.yaml")
+
+    grade = command("grade", _grade, "teachers: grade a running lab with its rubric; write JSON, JUnit, HTML and CSV")
+    grade.add_argument("--name", help="which lab (default: the only one up)")
+    grade.add_argument("--rubric", type=Path, help="default: the lab's labs/<variant>/rubric.yaml")
+    grade.add_argument("--student", default="student", help="whose lab this is (names the reports)")
+
     image = command("image", _image, "build the base image of the local backend (cached)")
     image.add_argument("action", choices=["build"])
     image.add_argument("--rebuild", action="store_true", help="build again even if cached")
@@ -196,6 +205,42 @@ def _doc(args: argparse.Namespace) -> int:
         print(f"{status}  {outcome.document}: {detail.splitlines()[0]}")
     print(f"JUnit XML: {junit}")
     return 0 if passed else 2
+
+
+def _graded(args: argparse.Namespace, *, include_hidden: bool):  # type: ignore[no-untyped-def]
+    from harness.grading.session import grade_lab
+
+    record = labs.find_lab(args.name)
+    rubric = args.rubric or record.open().plan.folder / "rubric.yaml"
+    return grade_lab(record.name, rubric, include_hidden=include_hidden)
+
+
+def _check(args: argparse.Namespace) -> int:
+    run = _graded(args, include_hidden=False)
+    symbols = {"passed": "ok  ", "failed": "FAIL", "ungraded": "??  ", "not-applicable": "n/a "}
+    for scored in run.grade.items:
+        result = scored.result
+        print(f"{symbols[scored.state]} {result.title if result else scored.item.id}")
+        if scored.state in ("failed", "ungraded"):
+            for line in (scored.note, result.evidence if result else "", f"fix: {result.fix}" if result and result.fix else ""):
+                if line:
+                    print("       " + line.replace("\n", "\n       "))
+    print(f"\n{run.grade.summary} (checks the teacher keeps hidden are not included)")
+    return 0 if all(s.state in ("passed", "not-applicable") for s in run.grade.items) else 2
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from harness.paths import reports_dir
+    from harness.report.grade_reports import append_gradebook, write_grade_reports
+
+    run = _graded(args, include_hidden=True)
+    paths = write_grade_reports(reports_dir(), args.student, run)
+    gradebook = append_gradebook(reports_dir() / "gradebook.csv", args.student, run)
+    for scored in run.grade.items:
+        print(f"{scored.awarded:>5g} / {scored.item.points:<4g} {scored.state:<15} {scored.item.id}  {scored.note}")
+    print(f"\n{args.student}: {run.grade.summary}")
+    print("reports: " + ", ".join(str(p) for p in paths.values()) + f", {gradebook}")
+    return 0
 
 
 def _image(args: argparse.Namespace) -> None:

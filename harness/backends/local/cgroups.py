@@ -46,12 +46,16 @@ def pids(lab: str, node: str) -> list[int]:
     """Every process of the node, at any depth of its v2 cgroup."""
     top = unified_root() / "halab" / lab / node
     found: list[int] = []
-    if top.is_dir():
-        for procs in top.rglob("cgroup.procs"):
-            try:
-                found += [int(p) for p in procs.read_text().split()]
-            except OSError:
-                continue
+    # systemd inside the node creates and removes sub-cgroups while we walk: a directory may
+    # vanish between listing and reading, at any depth.
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            found += [int(p) for p in (directory / "cgroup.procs").read_text().split()]
+            stack += [entry for entry in directory.iterdir() if entry.is_dir()]
+        except OSError:
+            continue
     return found
 
 

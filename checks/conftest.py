@@ -1,0 +1,30 @@
+"""Grading checks run through halab's pytest plugin: `halab check`, `halab grade`, or plainly
+`pytest checks/ --lab NAME`. Each check is one test whose docstring's first line is its title;
+its id is its name without `test_`, dashes for underscores (e.g. apache-disabled-at-boot)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import HalabError
+from harness.facts import LabFacts
+from harness.plan import LabPlan
+from harness.stacks.cib import Cib, parse_cib
+
+pytest_plugins = ["harness.grading.plugin"]
+
+
+@pytest.fixture(scope="session")
+def cib(facts: LabFacts, plan: LabPlan) -> Cib:
+    if plan.stack != "pacemaker":
+        pytest.skip(f"not a Pacemaker lab ({plan.stack})")
+    for node in facts.reachable:
+        found = node.command("cib")
+        if found and found.exit_status == 0:
+            return parse_cib(found.output)
+    raise HalabError("no node could show the CIB (cibadmin --query)", evidence="; ".join(n.error for n in facts.nodes))
+
+
+def only_for(plan: LabPlan, stack: str) -> None:
+    if plan.stack != stack:
+        pytest.skip(f"not a {stack} lab ({plan.stack})")

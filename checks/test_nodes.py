@@ -1,0 +1,56 @@
+"""Checks every variant shares: the nodes as the lab sheet sets them up."""
+
+from __future__ import annotations
+
+from harness.errors import HalabError
+from harness.facts import LabFacts
+from harness.grading import fail
+from harness.plan import LabPlan
+
+
+def reachable(facts: LabFacts) -> LabFacts:
+    missing = [n for n in facts.nodes if not n.reachable]
+    if missing:
+        raise HalabError(f"{missing[0].node} could not be reached", evidence=missing[0].error)
+    return facts
+
+
+def test_apache_disabled_at_boot(facts: LabFacts) -> None:
+    """Apache is left to the cluster, not started at boot"""
+    enabled = [f"{n.node}: {n.unit('apache2').enabled}" for n in reachable(facts).nodes
+               if n.unit("apache2").enabled not in ("disabled", "masked")]
+    if enabled:
+        fail("Apache starts at boot on " + ", ".join(e.split(":")[0] for e in enabled)
+             + ": after a reboot both nodes serve, and the cluster's agent finds Apache already running",
+             evidence="systemctl is-enabled apache2 -> " + "; ".join(enabled),
+             fix="systemctl disable apache2 on every node (the cluster starts it where the VIP is)")
+
+
+def test_hostnames_match_the_plan(facts: LabFacts, plan: LabPlan) -> None:
+    """Each node's name (uname -n) is the one the cluster configuration uses"""
+    wrong = [f"{n.node} says {n.hostname!r}" for n in reachable(facts).nodes if n.hostname != n.node]
+    if wrong:
+        fail("node names differ from the plan: " + ", ".join(wrong),
+             evidence="uname -n on each node", fix="hostnamectl set-hostname NAME, and the same name in /etc/hosts")
+
+
+def test_names_resolve_to_cluster_addresses(facts: LabFacts, plan: LabPlan) -> None:
+    """Every node resolves every node's name to its cluster address (not 127.0.1.1)"""
+    wrong = []
+    for node in reachable(facts).nodes:
+        for other in plan.nodes:
+            got = node.resolves(other.name)
+            if str(other.address.ip) not in got or any(a.startswith("127.") for a in got):
+                wrong.append(f"on {node.node}, {other.name} -> {', '.join(got) or 'nothing'} (want {other.address.ip})")
+    if wrong:
+        fail("node names do not resolve to the cluster addresses", evidence="\n".join(wrong),
+             fix="in /etc/hosts on every node: one line per node with its cluster address, and no 127.0.1.1 line for it")
+
+
+def test_clocks_agree(facts: LabFacts) -> None:
+    """The nodes' clocks agree within 2 seconds (logs and timelines must line up)"""
+    clocks = [(n.node, n.clock) for n in reachable(facts).nodes]
+    spread = max(c for _, c in clocks) - min(c for _, c in clocks)
+    if spread > 2.0:
+        fail(f"the clocks differ by {spread:.1f} s", evidence="; ".join(f"{n}: {c:.3f}" for n, c in clocks),
+             fix="enable time synchronisation (systemd-timesyncd or chrony) on every node")

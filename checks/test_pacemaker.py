@@ -1,0 +1,153 @@
+"""Configuration checks of the Pacemaker variants (pcs and crmsh produce the same CIB)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.facts import LabFacts
+from harness.grading import fail
+from harness.plan import LabPlan
+from harness.stacks.cib import Cib
+from harness.stacks.corosync_conf import CorosyncConf, parse_corosync_conf
+
+COROSYNC_CONF, AUTHKEY = "/etc/corosync/corosync.conf", "/etc/corosync/authkey"
+
+
+@pytest.fixture(scope="module")
+def corosync(facts: LabFacts, plan: LabPlan) -> CorosyncConf:
+    if plan.stack != "pacemaker":
+        pytest.skip(f"not a Pacemaker lab ({plan.stack})")
+    node = facts.reachable[0]
+    text = node.file(COROSYNC_CONF).text
+    if text is None:
+        fail(f"{COROSYNC_CONF} is missing on {node.node}", fix="create the cluster (pcs cluster setup / corosync.conf)")
+    return parse_corosync_conf(text, source=f"{node.node}:{COROSYNC_CONF}")
+
+
+def test_stonith_policy(cib: Cib, expected: dict[str, Any]) -> None:
+    """STONITH is as the lab demands, and never on without a fencing device"""
+    enabled = (cib.option("stonith-enabled") or cib.option("fencing-enabled") or "true").lower() in ("true", "1", "yes", "on")
+    devices = cib.fencing_devices
+    if enabled and not devices:
+        fail("STONITH is enabled but no fencing device is configured: Pacemaker starts no resource",
+             evidence=f"stonith-enabled={cib.option('stonith-enabled') or 'true (default)'}, fencing devices: none",
+             fix="configure a fence device, or in this lab: pcs property set stonith-enabled=false / crm configure property stonith-enabled=false")
+    want = expected.get("stonith_enabled")
+    if want is not None and enabled != bool(want):
+        fail(f"STONITH is {'on' if enabled else 'off'}; this lab asks for it {'on' if want else 'off'}",
+             evidence=f"stonith-enabled={cib.option('stonith-enabled')}")
+
+
+def test_quorum_policy(cib: Cib, corosync: CorosyncConf, expected: dict[str, Any]) -> None:
+    """A two-node cluster keeps running when one node is lost (two_node or no-quorum-policy)"""
+    policy = cib.option("no-quorum-policy") or "stop"
+    want = expected.get("no_quorum_policy")
+    if want is not None and policy != want:
+        fail(f"no-quorum-policy is {policy}; this lab asks for {want}", evidence=f"no-quorum-policy={policy}",
+             fix=f"pcs property set no-quorum-policy={want}")
+    if policy == "stop" and not corosync.two_node:
+        fail("with two nodes, losing one loses quorum, and no-quorum-policy=stop then stops every resource",
+             evidence="no-quorum-policy=stop (default), two_node not set",
+             fix="two_node: 1 in corosync.conf's quorum section, or no-quorum-policy=ignore")
+
+
+def test_vip_and_apache_together(cib: Cib) -> None:
+    """The VIP and Apache run on the same node, the VIP first (a group, or colocation + order)"""
+    vips, webs = cib.by_type("IPaddr2") + cib.by_type("IPaddr"), cib.by_type("apache")
+    if not vips or not webs:
+        fail("the cluster has no " + ("VIP resource" if not vips else "Apache resource"),
+             evidence="resources: " + ", ".join(f"{p.id} ({p.agent})" for p in cib.primitives),
+             fix="create ocf:heartbeat:IPaddr2 and ocf:heartbeat:apache resources")
+    vip, web = vips[0], webs[0]
+    for group, members in cib.groups:
+        if vip.id in members and web.id in members and members.index(vip.id) < members.index(web.id):
+            return
+    colocated = any(c.kind == "rsc_colocation" and set(c.resources) == {vip.id, web.id} for c in cib.constraints)
+    ordered = any(c.kind == "rsc_order" and c.resources == (vip.id, web.id) for c in cib.constraints)
+    if not (colocated and ordered):
+        fail(f"{vip.id} and {web.id} are not tied together: they may run on different nodes, or Apache before its IP",
+             evidence=f"groups: {cib.groups or 'none'}; constraints: {[c.id for c in cib.constraints] or 'none'}",
+             fix=f"pcs resource group add WebCluster {vip.id} {web.id} (or a colocation and an order constraint)")
+
+
+def test_no_leftover_move_constraints(cib: Cib) -> None:
+    """No constraint left behind by `resource move` or `ban`"""
+    leftovers = [c.id for c in cib.constraints if c.id.startswith(("cli-prefer-", "cli-ban-"))]
+    if leftovers:
+        fail("a `resource move`/`ban` left a permanent location constraint: the resource can no longer fail back freely",
+             evidence=", ".join(leftovers), fix="pcs resource clear RESOURCE (crm resource clear RESOURCE)")
+
+
+def test_crm_verify_clean(facts: LabFacts) -> None:
+    """crm_verify -L finds no error in the configuration"""
+    for node in facts.reachable:
+        result = node.command("crm_verify")
+        if result is not None and result.exit_status == 0:
+            return
+    result = facts.reachable[0].command("crm_verify")
+    fail("crm_verify -L -V reports errors", evidence=result.output if result else "no output",
+         fix="read each error: most often STONITH enabled without a device")
+
+
+def test_corosync_crypto_on(corosync: CorosyncConf) -> None:
+    """Corosync traffic is encrypted and authenticated"""
+    if corosync.crypto_cipher in (None, "none") or corosync.crypto_hash in (None, "none"):
+        fail("corosync runs without encryption or authentication: anyone on the network can join or forge messages",
+             evidence=f"crypto_cipher={corosync.crypto_cipher}, crypto_hash={corosync.crypto_hash}",
+             fix="crypto_cipher: aes256 and crypto_hash: sha256 in totem, with the same authkey on every node")
+
+
+def test_corosync_keys_known(corosync: CorosyncConf) -> None:
+    """corosync.conf has no key corosync 3 ignores silently (e.g. two_nodes)"""
+    unknown = corosync.unknown_keys()
+    if unknown:
+        fail("corosync.conf holds keys corosync ignores without a word: " + ", ".join(k.path for k in unknown),
+             evidence="\n".join(f"line {k.line}: {k.key}: {k.value}" for k in unknown),
+             fix="correct the spelling (two_node, not two_nodes), or remove the key")
+
+
+def test_corosync_two_node(corosync: CorosyncConf) -> None:
+    """Two-node mode is on (two_node: 1)"""
+    if not corosync.two_node:
+        fail("two_node is not set: the surviving node of two has no quorum",
+             evidence=f"quorum section: two_node={corosync.two_node}, expected_votes={corosync.expected_votes}",
+             fix="two_node: 1 in the quorum section of corosync.conf, on every node")
+
+
+def test_corosync_conf_identical(facts: LabFacts) -> None:
+    """corosync.conf is the same on every node"""
+    _identical(facts, COROSYNC_CONF, fix="copy it from one node to the other (pcs cluster sync)")
+
+
+def test_authkey_identical_and_private(facts: LabFacts) -> None:
+    """/etc/corosync/authkey is the same on every node, owned by root, mode 0400"""
+    _identical(facts, AUTHKEY, fix="copy one node's key to the other (scp -p)")
+    loose = [f"{n.node}: {n.file(AUTHKEY).mode} {n.file(AUTHKEY).owner}" for n in facts.reachable
+             if n.file(AUTHKEY).mode not in ("400", "600") or n.file(AUTHKEY).owner != "root"]
+    if loose:
+        fail("the corosync key is readable by others than root", evidence="; ".join(loose),
+             fix=f"chown root {AUTHKEY}; chmod 0400 {AUTHKEY} on every node")
+
+
+def test_vip_address_and_netmask(cib: Cib, plan: LabPlan) -> None:
+    """The VIP resource has the lab's address and netmask"""
+    vips = cib.by_type("IPaddr2")
+    if not vips:
+        fail("no IPaddr2 resource")
+    ip, mask = vips[0].param("ip"), vips[0].param("cidr_netmask")
+    if ip != str(plan.vip) or (mask is not None and mask != str(plan.subnet.prefixlen)):
+        fail(f"the VIP is {ip}/{mask}, the lab's is {plan.vip}/{plan.subnet.prefixlen}",
+             evidence=f"{vips[0].id}: ip={ip} cidr_netmask={mask}",
+             fix=f"pcs resource update {vips[0].id} ip={plan.vip} cidr_netmask={plan.subnet.prefixlen}")
+
+
+def _identical(facts: LabFacts, path: str, fix: str) -> None:
+    files = [(n.node, n.file(path)) for n in facts.reachable]
+    missing = [node for node, f in files if not f.exists]
+    if missing:
+        fail(f"{path} is missing on {', '.join(missing)}", fix=fix)
+    if len({f.sha256 for _, f in files}) > 1:
+        fail(f"{path} differs between the nodes", evidence="; ".join(f"{node}: sha256 {f.sha256[:12]}" for node, f in files),
+             fix=fix)

@@ -1,0 +1,22 @@
+"""What a client of the VIP sees, before anything is broken."""
+
+from __future__ import annotations
+
+from harness.backends import Backend
+from harness.errors import HalabError
+from harness.grading import fail
+from harness.probe.fetch import fetch
+
+
+def test_vip_serves(lab: Backend) -> None:
+    """The VIP serves a node's page"""
+    plan = lab.plan
+    try:
+        page = fetch(plan.vip_url, lab.client_netns())
+    except HalabError as error:  # nothing answering is the student's outage, not an observation error
+        fail(f"nothing answers on {plan.vip_url}", evidence=str(error),
+             fix="check where the cluster placed the VIP (crm_mon -1 / pcs status) and that Apache started there")
+    markers = [n.page_marker for n in plan.nodes if n.page_marker in page]
+    if not markers:
+        fail(f"{plan.vip_url} answers, but with a page that names no node", evidence=page[:300],
+             fix="give each node its own page naming it (/var/www/html/index.html)")

@@ -1,0 +1,174 @@
+"""halab's pytest plugin: the fixtures checks use (the lab, its plan, its facts, its faults) and
+the collection of every check's result in three states.
+
+    pytest checks/ --lab pcs [--halab-rubric labs/pcs/rubric.yaml] [--halab-results out.json]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from harness.backends import Backend
+from harness.errors import HalabError
+from harness.experiment import FaultRun
+from harness.facts import LabFacts, gather_facts
+from harness.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckFailed, CheckResult
+from harness.grading.rubric import Rubric, load_rubric
+from harness.lab import find_lab
+from harness.plan import LabPlan
+from harness.stacks import Stack, stack_for
+
+RESULTS = pytest.StashKey[list[CheckResult]]()
+TIMELINES = pytest.StashKey[dict[str, dict[str, Any]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("halab", "grading a running halab lab")
+    group.addoption("--lab", help="name of the running lab to check (halab status lists them)")
+    group.addoption("--halab-rubric", type=Path, help="the rubric whose parameters the checks follow")
+    group.addoption("--halab-results", type=Path, help="write every check's result here as JSON")
+    group.addoption("--halab-checks", help="comma-separated check ids to run (default: all)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[RESULTS] = []
+    config.stash[TIMELINES] = {}
+
+
+def check_id(item: pytest.Item) -> str:
+    return check_id_from_nodeid(item.name)
+
+
+def check_id_from_nodeid(nodeid: str) -> str:
+    """test_apache_disabled_at_boot -> apache-disabled-at-boot; test_fault[power-off] -> fault-power-off."""
+    name = re.sub(r"^test_", "", nodeid.rpartition("::")[2].strip())
+    base, _, param = name.partition("[")
+    return "-".join(filter(None, [base.replace("_", "-"), param.rstrip("]")]))
+
+
+def _title(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or check_id(item)
+    title = doc.strip().splitlines()[0]
+    param = check_id(item).removeprefix(re.sub(r"^test_", "", item.name).partition("[")[0].replace("_", "-"))
+    return title + (f" ({param.lstrip('-')})" if param else "")
+
+
+def _lab_name(config: pytest.Config) -> str:
+    name = config.getoption("--lab")
+    if not name:
+        raise pytest.UsageError("halab checks need a lab: pytest checks/ --lab NAME (halab status lists them)")
+    return str(name)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Behaviour checks take one fault each, from the lab plan's fault matrix."""
+    if "fault_name" in metafunc.fixturenames:
+        from harness.run import expected_faults
+
+        plan = find_lab(_lab_name(metafunc.config)).open().plan
+        metafunc.parametrize("fault_name", expected_faults(plan))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("--halab-checks")
+    if wanted:
+        keep = set(wanted.split(","))
+        selected = [item for item in items if check_id(item) in keep]
+        config.hook.pytest_deselected(items=[item for item in items if item not in selected])
+        items[:] = selected
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    # The check's own run, or a fixture that could not be set up (then the check never ran).
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        item.config.stash[RESULTS].append(_result(item, report, call))
+
+
+def _result(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> CheckResult:
+    ident, title = check_id(item), _title(item)
+    measures = tuple((k, float(v)) for k, v in item.user_properties if isinstance(v, (int, float)))
+    if report.passed:
+        return CheckResult(ident, title, PASSED, measures=measures)
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return CheckResult(ident, title, NOT_APPLICABLE, message=reason.removeprefix("Skipped: "))
+    error = call.excinfo.value if call.excinfo else None
+    if isinstance(error, CheckFailed):
+        return CheckResult(ident, title, FAILED, error.what, error.evidence, error.fix, measures)
+    if isinstance(error, AssertionError):
+        return CheckResult(ident, title, FAILED, str(error).splitlines()[0] if str(error) else "check failed",
+                           str(error), measures=measures)
+    if isinstance(error, HalabError):
+        return CheckResult(ident, title, ERROR, f"could not observe: {error.what}", error.evidence, error.fix)
+    return CheckResult(ident, title, ERROR, f"the check itself broke: {error!r}", str(report.longrepr)[-1500:])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--halab-results")
+    if path:
+        record = {"results": [asdict(r) for r in session.config.stash[RESULTS]],
+                  "timelines": session.config.stash[TIMELINES]}
+        Path(path).write_text(json.dumps(record, indent=1))
+
+
+# -- fixtures -------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest) -> Backend:
+    return find_lab(_lab_name(request.config)).open()
+
+
+@pytest.fixture(scope="session")
+def plan(lab: Backend) -> LabPlan:
+    return lab.plan
+
+
+@pytest.fixture(scope="session")
+def stack(lab: Backend) -> Stack:
+    return stack_for(lab.plan.stack)
+
+
+@pytest.fixture(scope="session")
+def facts(lab: Backend) -> LabFacts:
+    return gather_facts(lab)
+
+
+@pytest.fixture(scope="session")
+def rubric(request: pytest.FixtureRequest, plan: LabPlan) -> Rubric | None:
+    path = request.config.getoption("--halab-rubric")
+    return load_rubric(path) if path else None
+
+
+@pytest.fixture
+def expected(request: pytest.FixtureRequest, rubric: Rubric | None) -> dict[str, Any]:
+    """This check's parameters from the rubric (`with:`), e.g. {"stonith_enabled": False}."""
+    if rubric is None:
+        return {}
+    item = rubric.item(check_id(request.node))
+    return dict(item.params) if item else {}
+
+
+@pytest.fixture(scope="session")
+def fault_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], FaultRun]:
+    """Run a fault once per session (probed, healed, judged); keep its record and its timeline
+    (the probe samples around it) for the report's plot."""
+    from harness.run import run_faults
+
+    done: dict[str, FaultRun] = {}
+    timelines = request.config.stash[TIMELINES]
+
+    def run(name: str) -> FaultRun:
+        if name not in done:
+            (done[name],), samples = run_faults(lab, [name])
+            timelines[name] = {"run": asdict(done[name]), "samples": [s.to_json() for s in samples]}
+        return done[name]
+
+    return run

@@ -1,0 +1,140 @@
+"""Rubrics in YAML: which checks count, their points, partial credit, dependencies, and which
+are hidden from students. A teacher edits YAML, never Python; a malformed rubric is refused
+with the line and the reason.
+
+    lab: pcs
+    checks:
+      - id: apache-disabled-at-boot
+        points: 2
+      - id: stonith-policy
+        points: 1
+        with: {stonith_enabled: false}
+      - id: fault-power-off
+        points: 4
+        partial: [{downtime_within: 1, credit: 1.0}, {downtime_within: 2, credit: 0.5}]
+        requires: [vip-serves]
+        hidden: true
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import HalabError
+
+ITEM_KEYS = {"id", "points", "with", "partial", "requires", "hidden"}
+
+
+@dataclass(frozen=True)
+class Partial:
+    downtime_within: float  # times the downtime budget
+    credit: float  # share of the points
+
+
+@dataclass(frozen=True)
+class RubricItem:
+    id: str
+    points: float
+    params: tuple[tuple[str, Any], ...] = ()
+    partial: tuple[Partial, ...] = ()
+    requires: tuple[str, ...] = ()
+    hidden: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Rubric:
+    source: Path
+    lab: str
+    items: tuple[RubricItem, ...]
+
+    def item(self, check: str) -> RubricItem | None:
+        return next((i for i in self.items if i.id == check), None)
+
+    @property
+    def total(self) -> float:
+        return sum(item.points for item in self.items)
+
+    def visible(self) -> "Rubric":
+        """The rubric a student sees with `halab check`: hidden items left out."""
+        return Rubric(self.source, self.lab, tuple(i for i in self.items if not i.hidden))
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Keeps the line of every mapping, so errors can point at it."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def load_rubric(path: Path, known_checks: tuple[str, ...] | None = None) -> Rubric:
+    try:
+        data = yaml.load(path.read_text(), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except OSError as error:
+        raise HalabError(f"cannot read the rubric {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise HalabError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)})",
+                         fix="check the indentation and the colons at that line") from None
+    if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+        raise HalabError(f"{path}: a rubric needs a `checks:` list", fix="see labs/pcs/rubric.yaml")
+    items = [_item(raw, path) for raw in data["checks"]]
+    ids = [item.id for item in items]
+    for item in items:
+        if ids.count(item.id) > 1:
+            _refuse(path, item.line, f"check {item.id} is listed twice")
+        for needed in item.requires:
+            if needed not in ids:
+                _refuse(path, item.line, f"{item.id} requires {needed}, which is not in the rubric")
+        if known_checks is not None and item.id not in known_checks:
+            _refuse(path, item.line, f"there is no check called {item.id}",
+                    fix=f"known checks: {', '.join(sorted(known_checks))}")
+    return Rubric(path, str(data.get("lab", "")), tuple(items))
+
+
+def _item(raw: Any, path: Path) -> RubricItem:
+    if not isinstance(raw, dict):
+        raise HalabError(f"{path}: every entry under checks: must be a mapping with id: and points:")
+    line = raw.pop("__line__", 0)
+    unknown = set(raw) - ITEM_KEYS
+    if unknown:
+        _refuse(path, line, f"unknown key {', '.join(sorted(unknown))}", fix=f"use {', '.join(sorted(ITEM_KEYS))}")
+    if not isinstance(raw.get("id"), str):
+        _refuse(path, line, "an entry has no id")
+    points = raw.get("points")
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+        _refuse(path, line, f"{raw['id']}: points must be a number >= 0, not {points!r}")
+    partial = []
+    for step in raw.get("partial", []) or []:
+        step.pop("__line__", None)
+        try:
+            partial.append(Partial(float(step["downtime_within"]), float(step["credit"])))
+        except (KeyError, TypeError, ValueError):
+            _refuse(path, line, f"{raw['id']}: partial entries are {{downtime_within: N, credit: 0..1}}")
+        if not 0 <= partial[-1].credit <= 1:
+            _refuse(path, line, f"{raw['id']}: a credit is a share of the points, between 0 and 1")
+    params = raw.get("with") or {}
+    if not isinstance(params, dict):
+        _refuse(path, line, f"{raw['id']}: with: must be a mapping of parameters")
+    params.pop("__line__", None)
+    requires = raw.get("requires") or []
+    if not isinstance(requires, list):
+        _refuse(path, line, f"{raw['id']}: requires: must be a list of check ids")
+    return RubricItem(raw["id"], float(points), tuple(sorted(params.items())),
+                      tuple(sorted(partial, key=lambda p: p.downtime_within)), tuple(requires),
+                      bool(raw.get("hidden", False)), line)
+
+
+def _refuse(path: Path, line: int, what: str, fix: str = "see labs/pcs/rubric.yaml") -> None:
+    raise HalabError(f"{path}:{line}: {what}", fix=fix)

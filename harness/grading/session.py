@@ -1,0 +1,59 @@
+"""Run the checks of checks/ on a running lab, in a pytest process of their own, and score them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HalabError
+from harness.grading.results import CheckResult
+from harness.grading.rubric import Rubric, load_rubric
+from harness.grading.score import Grade, score
+from harness.paths import PROJECT_ROOT
+
+CHECKS = PROJECT_ROOT / "checks"
+
+
+@dataclass(frozen=True)
+class GradingRun:
+    lab: str
+    rubric: Rubric
+    results: tuple[CheckResult, ...]
+    grade: Grade
+    timelines: dict[str, dict[str, Any]]
+
+
+def _pytest(lab: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", str(CHECKS), "--lab", lab, "-q", "-p", "no:cacheprovider",
+               "--rootdir", str(CHECKS), "-o", "addopts=", *extra]
+    return subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=3600, cwd=CHECKS)
+
+
+def known_checks(lab: str) -> tuple[str, ...]:
+    from harness.grading.plugin import check_id_from_nodeid
+
+    listed = _pytest(lab, "--collect-only")
+    if listed.returncode not in (0, 5):
+        raise HalabError("the checks could not be collected", evidence=listed.stdout[-2000:])
+    return tuple(check_id_from_nodeid(line) for line in listed.stdout.splitlines() if "::" in line)
+
+
+def grade_lab(lab: str, rubric_path: Path, *, include_hidden: bool) -> GradingRun:
+    """Validate the rubric against the checks that exist, run the ones it names, score them."""
+    rubric = load_rubric(rubric_path, known_checks(lab))
+    if not include_hidden:
+        rubric = rubric.visible()
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "results.json"
+        done = _pytest(lab, "--halab-rubric", str(rubric_path), "--halab-results", str(out),
+                       "--halab-checks", ",".join(item.id for item in rubric.items))
+        if not out.exists():
+            raise HalabError("the checks did not run", evidence=done.stdout[-3000:])
+        record = json.loads(out.read_text())
+    results = tuple(CheckResult(**{**r, "measures": tuple(tuple(m) for m in r["measures"])}) for r in record["results"])
+    return GradingRun(lab, rubric, results, score(rubric, results), record["timelines"])
