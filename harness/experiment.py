@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from harness.backends import Backend
 from harness.faults import Fault, FaultJournal, applied
 from harness.plan import LabPlan
-from harness.probe import Prober
+from harness.probe import ProbeSample, Prober
 from harness.probe.analysis import downtime_after, first_answer_from, interleavings, serving_node
 from harness.progress import say
 from harness.stacks import ClusterView, Stack, Timing
@@ -46,8 +46,39 @@ def wait_healthy(backend: Backend, stack: Stack) -> ClusterView:
     return wait_until(
         lambda: stack.view(backend), lambda view: view.healthy,
         what="every node online and the service started", timeout_s=HEALTHY_TIMEOUT_S, interval_s=1.0,
-        fix="halab status shows each node; the cluster's own status (pcs status / crm status) says why",
+        fix="halab status shows each node; the cluster's own status (pcs status / crm status / cl_status) says why",
     )
+
+
+def wait_served(prober: Prober) -> None:
+    """Until clients of the VIP have been answered for SETTLE_S in a row. A cluster that says it
+    is whole may still leave them out: after a split brain, a client's ARP entry can point at
+    the node that gave the VIP up, until it expires (up to ~50 s)."""
+    wait_until(
+        lambda: recent_answers(prober.samples(), time.monotonic()), lambda recent: recent.served,
+        what="clients of the VIP to be answered again", timeout_s=HEALTHY_TIMEOUT_S, interval_s=0.2,
+        fix="halab probe shows what a client sees; `ip neigh` in the lab namespace shows a stale ARP entry",
+    )
+
+
+@dataclass(frozen=True)
+class RecentAnswers:
+    """What clients got from requests started in the last SETTLE_S."""
+
+    answered: int
+    failed: int
+    span_s: float  # from the first of these requests to the last
+
+    @property
+    def served(self) -> bool:
+        return self.answered > 0 and self.failed == 0 and self.span_s >= SETTLE_S
+
+
+def recent_answers(samples: list[ProbeSample], now: float) -> RecentAnswers:
+    recent = [s for s in samples if s.start >= now - SETTLE_S - 0.5 and s.end <= now]
+    starts = [s.start for s in recent]
+    answered = sum(1 for s in recent if s.ok)
+    return RecentAnswers(answered, len(recent) - answered, max(starts) - min(starts) if starts else 0.0)
 
 
 def vip_holders(backend: Backend, plan: LabPlan) -> tuple[str, ...]:
@@ -67,7 +98,7 @@ def measure_fault(
     plan = backend.plan
     view = wait_healthy(backend, stack)
     victim = view.active or plan.node_names[0]
-    time.sleep(SETTLE_S)
+    wait_served(prober)
     budget = fault.downtime_budget(timing, plan.start_allowance_s)
     observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
     description = fault.describe(stack, victim)
@@ -80,6 +111,7 @@ def measure_fault(
     say(f"fault {fault.name}: healed, waiting for the cluster to be whole again")
     wait_healthy(backend, stack)
     time.sleep(SETTLE_S * 2)
+    wait_served(prober)
     samples = prober.samples()
     end = time.monotonic()
     outage = downtime_after(samples, injected, until=healed)

@@ -28,10 +28,13 @@ class KillMembership(Fault):
     detection = MEMBERSHIP
 
     def describe(self, stack: Stack, node: str) -> str:
-        return f"kill -9 {stack.membership_daemon} on {node} (the membership layer dies without a word)"
+        return (f"kill -9 {stack.membership_daemon}'s main process on {node} "
+                "(the membership layer dies without a word)")
 
     def inject(self, backend: Backend, stack: Stack, node: str) -> None:
-        backend.run(node, ["pkill", "--signal", "KILL", "--exact", stack.membership_daemon]).check()
+        # The oldest process of that name is the daemon itself: corosync has no other, and
+        # heartbeat's master control process leaves its reader and writer children orphaned.
+        backend.run(node, ["pkill", "--signal", "KILL", "--oldest", "--exact", stack.membership_daemon]).check()
 
     def heal(self, backend: Backend, stack: Stack, node: str) -> None:
         if backend.is_running(node):
@@ -64,6 +67,7 @@ class CutLink(Fault):
 
     def heal(self, backend: Backend, stack: Stack, node: str) -> None:
         backend.heal_link(node)
+        stack.rejoin(backend, node)
 
 
 class KillService(Fault):
@@ -77,10 +81,26 @@ class KillService(Fault):
         backend.run(node, ["pkill", "--signal", "KILL", "--exact", "apache2"]).check()
 
     def heal(self, backend: Backend, stack: Stack, node: str) -> None:
-        stack.clear_failures(backend)
+        stack.recover_service(backend, node)
 
 
-FAULTS: dict[str, Fault] = {f.name: f for f in (KillService(), StopStack(), KillMembership(), CutLink(), PowerOff())}
+class StopService(Fault):
+    name = "stop-apache"
+    detection = MONITOR
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return f"systemctl stop apache2 on {node} (a clean stop, as an administrator would)"
+
+    def inject(self, backend: Backend, stack: Stack, node: str) -> None:
+        backend.run(node, ["systemctl", "stop", "apache2"], timeout=60).check()
+
+    def heal(self, backend: Backend, stack: Stack, node: str) -> None:
+        stack.recover_service(backend, node)
+
+
+FAULTS: dict[str, Fault] = {
+    f.name: f for f in (KillService(), StopService(), StopStack(), KillMembership(), CutLink(), PowerOff())
+}
 
 
 def fault_named(name: str) -> Fault:

@@ -13,4 +13,8 @@ def stack_for(name: str) -> Stack:
         from harness.stacks.pacemaker import PacemakerStack
 
         return PacemakerStack()
-    raise HalabError(f"no stack called {name!r}", fix="the lab plan's stack must be pacemaker")
+    if name == "heartbeat":
+        from harness.stacks.heartbeat import HeartbeatStack
+
+        return HeartbeatStack()
+    raise HalabError(f"no stack called {name!r}", fix="the lab plan's stack must be pacemaker or heartbeat")

@@ -64,6 +64,15 @@ class PacemakerStack:
         """Forget fail-counts, so the next fault starts from a clean slate."""
         self._ask_any(backend, ["crm_resource", "--cleanup"])
 
+    def recover_service(self, backend: Backend, node: str) -> None:
+        """Pacemaker restarts Apache itself; a cleanup makes it probe again and start Apache
+        wherever it belongs, should a failure have left it stopped."""
+        self.clear_failures(backend)
+
+    def rejoin(self, backend: Backend, node: str) -> None:
+        """Nothing to do: corosync merges the membership itself, and Pacemaker stops the
+        resources it then finds active twice."""
+
     def _ask_any(self, backend: Backend, argv: list[str]) -> CommandResult:
         """Ask the first node that answers: any member sees the same CIB."""
         errors = []

@@ -4,7 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from harness.experiment import FaultRun, _judge, _outcome
+from harness.experiment import SETTLE_S, FaultRun, _judge, _outcome, recent_answers
+from harness.probe import ProbeSample
 from harness.report import fault_table
 
 
@@ -31,6 +32,29 @@ def test_verdicts_say_why() -> None:
     assert verdict == "fail" and "expected failover" in why and "A clean stop" in why
     assert _judge("restart-in-place", ("restart-in-place",), 20.0, None, "")[0] == "pass"
     assert _judge("failover", (), 1.0, 5.0, "")[0] == "fail"
+
+
+def test_no_recovery_passes_when_the_plan_expects_it() -> None:
+    why = "Heartbeat v1 does not monitor resources: nothing restarts Apache; Pacemaker would."
+    verdict, explanation = _judge("no-recovery", ("no-recovery",), 31.2, None, why)
+    assert verdict == "pass" and explanation == f"no-recovery, as expected. {why}"
+    verdict, explanation = _judge("no-recovery", ("restart-in-place",), 31.2, 35.0, "Pacemaker restarts it.")
+    assert verdict == "fail" and "expected restart-in-place" in explanation
+
+
+def probe(start: float, ok: bool = True) -> ProbeSample:
+    return ProbeSample(start, start + 0.004, "ok" if ok else "timeout", node="srv" if ok else None)
+
+
+def test_clients_are_served_only_after_a_full_stretch_of_answers() -> None:
+    answered = [probe(10 + i * 0.02) for i in range(100)]  # 10.00 .. 11.98
+    assert recent_answers(answered, now=12.0).served
+    assert not recent_answers(answered[:50], now=11.0).served  # one second of answers only
+    one_failure = answered[:90] + [probe(11.8, ok=False)] + answered[91:]
+    recent = recent_answers(one_failure, now=12.0)
+    assert not recent.served and recent.failed == 1
+    assert not recent_answers([], now=12.0).served
+    assert recent_answers(answered, now=12.0 + SETTLE_S + 1).answered == 0  # nothing recent: not served
 
 
 RUN = FaultRun(

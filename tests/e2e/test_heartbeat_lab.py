@@ -1,0 +1,105 @@
+"""The Heartbeat lab of seed 001, brought up from its document on real nodes, then broken fault
+by fault while a client probes the VIP.
+
+Its lab is called e2ehb, so that a developer's own heartbeat labs (hb*) are never touched."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from harness.faults import FAULTS
+from harness.plan import load_plan
+from harness.run import LabUp, bring_up, run_faults, tear_down
+from harness.stacks import stack_for
+
+pytestmark = pytest.mark.e2e
+
+LAB = "e2ehb"
+PLAN = load_plan("heartbeat")
+STACK = stack_for("heartbeat")
+# The faults the lab plan has an expectation for, in the catalogue's order.
+MATRIX = [name for name in FAULTS if PLAN.expectation(name)]
+DEADTIME_S = 10.0  # ha.cf in labs/heartbeat/lab.md
+HOME = "srv"  # haresources gives the group to srv, and auto_failback brings it back there
+
+
+@pytest.fixture(scope="module")
+def heartbeat_lab(root_network_before: tuple[str, str]) -> Iterator[LabUp]:
+    """The Heartbeat lab, provisioned from labs/heartbeat/lab.md once and shared by the tests
+    below; every fault test heals and waits for a whole cluster before the next one starts."""
+    up = bring_up(PLAN, LAB)
+    try:
+        yield up
+    finally:
+        tear_down(LAB)
+
+
+def test_the_document_ran_as_written(heartbeat_lab: LabUp) -> None:
+    lab = heartbeat_lab.backend
+    assert heartbeat_lab.steps and all(s.passed for s in heartbeat_lab.steps)
+    view = STACK.view(lab)
+    assert view.healthy and set(view.online) == {"srv", "srv-slave"}, view.summary
+    assert view.active == HOME, view.summary
+
+    timing = STACK.timing(lab)
+    assert (timing.membership_loss_s, timing.service_monitor_s) == (DEADTIME_S, None), timing
+
+    # The three files are the same on both nodes; the key is root's alone, or heartbeat refuses it.
+    files = ["/etc/ha.d/ha.cf", "/etc/ha.d/haresources", "/etc/ha.d/authkeys"]
+    copies = [lab.run(node, ["sha256sum", *files]).check().stdout for node in PLAN.node_names]
+    assert copies[0] == copies[1]
+    for node in PLAN.node_names:
+        assert lab.run(node, ["stat", "-c", "%a %U", "/etc/ha.d/authkeys"]).check().stdout == "600 root\n"
+        # heartbeat knows a node by `uname -n`; it starts at boot, Apache only through heartbeat
+        assert lab.run(node, ["uname", "-n"]).check().stdout.strip() == node
+        enabled = lab.run(node, ["systemctl", "is-enabled", "heartbeat", "apache2"])
+        assert enabled.stdout.split() == ["enabled", "disabled"], (node, enabled)
+        # bcast heartbeats need the interface's broadcast address, as DHCP would set it
+        shown = lab.run(node, ["ip", "-o", "-4", "addr", "show", "enp0s3"]).check().stdout
+        assert f"{PLAN.node(node).address} brd 192.168.137.255" in shown
+
+    # The VIP sits on the alias the seed's `ip a` shows, on srv only.
+    assert " 192.168.137.200/24 " in lab.run("srv", ["ip", "-o", "-4", "addr", "show", "enp0s3:0"]).check().stdout
+    assert "192.168.137.200" not in lab.run("srv-slave", ["ip", "-o", "-4", "addr"]).check().stdout
+
+
+@pytest.mark.parametrize("fault", MATRIX)
+def test_fault_outcome_and_downtime(heartbeat_lab: LabUp, fault: str) -> None:
+    lab = heartbeat_lab.backend
+    (run,), samples = run_faults(lab, [fault])
+    expected = PLAN.expectation(fault)
+    assert expected is not None
+    assert run.outcome in expected.outcomes, run
+    assert run.verdict == "pass", run.explanation
+    assert run.victim == HOME, run
+    assert len(samples) > 100
+
+    # The budget comes from ha.cf's deadtime (membership faults) or the start allowance (a
+    # clean stop); haresources monitors nothing, so a service fault has no budget at all.
+    budgets = {"stop-stack": PLAN.start_allowance_s, "kill-apache": None, "stop-apache": None}
+    assert run.budget_s == budgets.get(fault, DEADTIME_S + PLAN.start_allowance_s), run
+    if run.budget_s is not None:
+        assert (run.downtime_s or 0) <= run.budget_s, run
+
+    other = next(n for n in PLAN.node_names if n != run.victim)
+    if run.outcome == "split-brain":
+        # Both nodes held the VIP; the client followed the newest gratuitous ARP.
+        assert set(run.vip_holders) == set(PLAN.node_names), run
+        assert run.time_to_other_s is not None and run.time_to_other_s >= DEADTIME_S - 1, run
+    elif run.outcome == "failover":
+        assert run.downtime_s is not None and run.downtime_s > 0, run
+        assert run.served_during == other, run
+    elif run.outcome == "restart-in-place":
+        assert run.downtime_s is not None and 0 < run.downtime_s < 2, run  # systemd, not heartbeat
+        assert run.served_during == run.victim, run
+    elif run.outcome == "no-recovery":
+        # Nobody answered until the heal started Apache again.
+        assert run.served_during is None and run.vip_holders == (run.victim,), run
+        assert run.downtime_s is not None and run.downtime_s >= run.healed_at - run.injected_at - 1, run
+
+    # Whole again after the heal, srv serving: auto_failback brought the group home.
+    assert run.served_after == HOME, run
+    view = STACK.view(lab)
+    assert view.healthy and view.active == HOME and set(view.online) == {"srv", "srv-slave"}, view.summary
