@@ -17,10 +17,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from harness.backends.local import cgroups
-from harness.faults import FAULTS
 from harness.image import ensure_image
 from harness.plan import load_plan
-from harness.run import bring_up, run_faults, tear_down
+from harness.run import expected_faults, lab_up, run_faults
 
 LAB = "benchlab"
 
@@ -50,8 +49,7 @@ def main() -> None:
         print(f"base image build (cold): {time.monotonic() - started:.1f} s")
 
     plan = load_plan(args.lab)
-    up = bring_up(plan, LAB)
-    try:
+    with lab_up(plan, LAB) as up:
         print(f"\nwarm bring-up of lab {plan.name} until the VIP answers: {up.phases['up_to_vip_s']:.1f} s")
         print(f"  boot of {len(plan.nodes)} nodes (parallel): {up.phases['boot_s']:.1f} s")
         for step in up.steps:
@@ -71,15 +69,13 @@ def main() -> None:
         downtimes: dict[str, list[float]] = defaultdict(list)
         started = time.monotonic()
         for _ in range(args.runs):
-            runs, _samples = run_faults(up.backend, [f for f in FAULTS if plan.expectation(f)])
+            runs, _samples = run_faults(up.backend, expected_faults(plan))
             for run in runs:
                 downtimes[run.fault].append(run.downtime_s or 0.0)
         print(f"\nfault downtime over {args.runs} runs (matrix took {time.monotonic() - started:.0f} s):")
         for fault, values in downtimes.items():
             ms = [v * 1000 for v in values]
             print(f"  {fault:<16} min {min(ms):7.0f} ms  median {statistics.median(ms):7.0f} ms  max {max(ms):7.0f} ms")
-    finally:
-        tear_down(LAB)
 
 
 if __name__ == "__main__":

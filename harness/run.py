@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from harness import lab as labs
 from harness.backends import Backend, open_backend
@@ -90,6 +91,16 @@ def bring_up(
         tear_down(name)
         raise
     return LabUp(backend, steps, phases)
+
+
+@contextmanager
+def lab_up(plan: LabPlan, name: str) -> Iterator[LabUp]:
+    """A provisioned lab for the length of a `with` block, removed afterwards whatever happens."""
+    up = bring_up(plan, name)
+    try:
+        yield up
+    finally:
+        tear_down(name)
 
 
 def provision_lab(backend: Backend, path: Path) -> tuple[StepResult, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from harness.errors import HalabError
-from harness.stacks.corosync_conf import CONSENSUS_FACTOR, TOKEN_COEFFICIENT_DEFAULT_MS, TOKEN_DEFAULT_MS
+from harness.stacks.corosync_conf import CONSENSUS_FACTOR, effective_token_ms
 
 CmapValue = int | float | str
 
@@ -61,13 +61,8 @@ class Cmap(Mapping[str, CmapValue]):
         live = self._number("runtime.config.totem.token")
         if live is not None:
             return live
-        token = self._number("totem.token")
-        token = TOKEN_DEFAULT_MS if token is None else token
-        extra_nodes = sum(1 for key in self if _NODE_ID.fullmatch(key)) - 2
-        if extra_nodes > 0:
-            coefficient = self._number("totem.token_coefficient")
-            token += extra_nodes * (TOKEN_COEFFICIENT_DEFAULT_MS if coefficient is None else coefficient)
-        return token
+        nodes = sum(1 for key in self if _NODE_ID.fullmatch(key))
+        return effective_token_ms(self._number("totem.token"), self._number("totem.token_coefficient"), nodes)
 
     @property
     def consensus_ms(self) -> int:

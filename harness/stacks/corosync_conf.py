@@ -184,13 +184,7 @@ class CorosyncConf:
     def token_ms(self) -> int:
         """The token timeout corosync will run with: `token` (default 3000 ms), plus
         `token_coefficient` (default 650 ms) per node beyond two."""
-        token = self._int("totem.token")
-        token = TOKEN_DEFAULT_MS if token is None else token
-        extra_nodes = len(self.nodes) - 2
-        if extra_nodes > 0:
-            coefficient = self._int("totem.token_coefficient")
-            token += extra_nodes * (TOKEN_COEFFICIENT_DEFAULT_MS if coefficient is None else coefficient)
-        return token
+        return effective_token_ms(self._int("totem.token"), self._int("totem.token_coefficient"), len(self.nodes))
 
     @property
     def consensus_ms(self) -> int:
@@ -235,6 +229,14 @@ class CorosyncConf:
 
     def _int(self, path: str) -> int | None:
         return _as_int(self.source, self.entry(path))
+
+
+def effective_token_ms(token: int | None, coefficient: int | None, nodes: int) -> int:
+    """corosync's own rule: `token` (default 3000 ms) plus `token_coefficient` (default 650 ms)
+    for every node beyond two."""
+    base = TOKEN_DEFAULT_MS if token is None else token
+    per_node = TOKEN_COEFFICIENT_DEFAULT_MS if coefficient is None else coefficient
+    return base + max(nodes - 2, 0) * per_node
 
 
 def parse_corosync_conf(text: str, source: str = "corosync.conf") -> CorosyncConf:

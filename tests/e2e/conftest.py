@@ -11,7 +11,7 @@ import pytest
 
 from harness.backends import Backend
 from harness.plan import load_plan
-from harness.run import bring_up, tear_down
+from harness.run import lab_up
 
 SHARED_LAB = "e2epcs"
 
@@ -40,8 +40,5 @@ def read_root_network() -> Callable[[], tuple[str, str]]:
 def pcs_lab(root_network_before: tuple[str, str]) -> Iterator[Backend]:
     """The pcs lab, provisioned from its document once and shared by the fault tests; every
     fault test heals and waits for a whole cluster before the next one starts."""
-    up = bring_up(load_plan("pcs"), SHARED_LAB)
-    try:
+    with lab_up(load_plan("pcs"), SHARED_LAB) as up:
         yield up.backend
-    finally:
-        tear_down(SHARED_LAB)

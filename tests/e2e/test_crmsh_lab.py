@@ -10,28 +10,23 @@ from typing import Iterator
 import pytest
 
 from harness.experiment import wait_healthy
-from harness.faults import FAULTS
 from harness.plan import load_plan
-from harness.run import LabUp, bring_up, prober_for, run_faults, tear_down
+from harness.run import LabUp, expected_faults, lab_up, prober_for, run_faults
 from harness.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
 
 LAB = "e2ecrm"
 PLAN = load_plan("crmsh")
-# The faults the lab plan has an expectation for, in the catalogue's order.
-MATRIX = [name for name in FAULTS if PLAN.expectation(name)]
+MATRIX = expected_faults(PLAN)
 
 
 @pytest.fixture(scope="module")
 def crmsh_lab(root_network_before: tuple[str, str]) -> Iterator[LabUp]:
     """The crmsh lab, provisioned from labs/crmsh/lab.md once and shared by the tests below;
     every fault test heals and waits for a whole cluster before the next one starts."""
-    up = bring_up(PLAN, LAB)
-    try:
+    with lab_up(PLAN, LAB) as up:
         yield up
-    finally:
-        tear_down(LAB)
 
 
 def test_the_document_ran_as_written(crmsh_lab: LabUp) -> None:

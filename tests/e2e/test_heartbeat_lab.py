@@ -9,9 +9,8 @@ from typing import Iterator
 
 import pytest
 
-from harness.faults import FAULTS
 from harness.plan import load_plan
-from harness.run import LabUp, bring_up, run_faults, tear_down
+from harness.run import LabUp, expected_faults, lab_up, run_faults
 from harness.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
@@ -19,8 +18,7 @@ pytestmark = pytest.mark.e2e
 LAB = "e2ehb"
 PLAN = load_plan("heartbeat")
 STACK = stack_for("heartbeat")
-# The faults the lab plan has an expectation for, in the catalogue's order.
-MATRIX = [name for name in FAULTS if PLAN.expectation(name)]
+MATRIX = expected_faults(PLAN)
 DEADTIME_S = 10.0  # ha.cf in labs/heartbeat/lab.md
 HOME = "srv"  # haresources gives the group to srv, and auto_failback brings it back there
 
@@ -29,11 +27,8 @@ HOME = "srv"  # haresources gives the group to srv, and auto_failback brings it 
 def heartbeat_lab(root_network_before: tuple[str, str]) -> Iterator[LabUp]:
     """The Heartbeat lab, provisioned from labs/heartbeat/lab.md once and shared by the tests
     below; every fault test heals and waits for a whole cluster before the next one starts."""
-    up = bring_up(PLAN, LAB)
-    try:
+    with lab_up(PLAN, LAB) as up:
         yield up
-    finally:
-        tear_down(LAB)
 
 
 def test_the_document_ran_as_written(heartbeat_lab: LabUp) -> None:
