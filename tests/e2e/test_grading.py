@@ -36,7 +36,9 @@ DEFECTS = {
         {"corosync-keys-known", "corosync-two-node"}),
     # pcs 0.11's plain `move` clears its constraint itself; crmsh's `crm resource move` and older pcs do not.
     "leftover cli-prefer constraint": (
-        [("node1", "pcs resource move-with-constraint WebCluster node2 && crm_resource --wait --timeout=60s")],
+        # Move it to the node it is not on: earlier tests may have left it on either.
+        [("node1", "to=node2; crm_resource --locate -r WebCluster | grep -q 'node2' && to=node1; "
+                   "pcs resource move-with-constraint WebCluster $to && crm_resource --wait --timeout=60s")],
         [("node1", "pcs resource clear WebCluster")],
         {"no-leftover-move-constraints"}),
     # With a /16 VIP on the /24 lab network the clients got no answer here: its own consequence.
