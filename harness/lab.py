@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness.backends import Backend, open_backend
@@ -22,9 +22,10 @@ class LabRecord:
     name: str
     plan: str  # path of the plan.toml
     backend: str
+    options: dict[str, str] = field(default_factory=dict)  # the backend's own settings
 
     def open(self) -> Backend:
-        return open_backend(self.backend, load_plan(self.plan), self.name)
+        return open_backend(self.backend, load_plan(self.plan), self.name, self.options)
 
 
 def check_lab_name(name: str) -> str:
@@ -76,11 +77,11 @@ def find_lab(name: str | None) -> LabRecord:
     raise HalabError("several labs are up: say which with --name", fix=_choices(labs))
 
 
-def create(plan: LabPlan, name: str, backend: str) -> LabRecord:
+def create(plan: LabPlan, name: str, backend: str, options: dict[str, str] | None = None) -> LabRecord:
     check_lab_name(name)
     if any(record.name == name for record in running_labs()):
         raise HalabError(f"a lab called {name!r} is already up", fix=f"halab down --name {name}, or choose another --name")
-    record = LabRecord(name, str(plan.folder / "plan.toml"), backend)
+    record = LabRecord(name, str(plan.folder / "plan.toml"), backend, dict(options or {}))
     save_record(record)
     return record
 

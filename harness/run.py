@@ -66,12 +66,13 @@ class LabObserver:
 
 
 def bring_up(
-    plan: LabPlan, name: str, backend_kind: str = "local", *, provision: bool = True, document: Path | None = None
+    plan: LabPlan, name: str, backend_kind: str = "local", *, provision: bool = True, document: Path | None = None,
+    options: dict[str, str] | None = None,
 ) -> LabUp:
     """Boot fresh nodes, run the lab document (the plan's, or `document`), wait for the VIP;
     on any failure leave nothing behind."""
-    open_backend(backend_kind, plan, labs.check_lab_name(name)).preflight()
-    record = labs.create(plan, name, backend_kind)
+    open_backend(backend_kind, plan, labs.check_lab_name(name), options).preflight()
+    record = labs.create(plan, name, backend_kind, options)
     backend = record.open()
     phases: dict[str, float] = {}
     steps: tuple[StepResult, ...] = ()
@@ -94,9 +95,9 @@ def bring_up(
 
 
 @contextmanager
-def lab_up(plan: LabPlan, name: str) -> Iterator[LabUp]:
+def lab_up(plan: LabPlan, name: str, backend_kind: str = "local", **options: str) -> Iterator[LabUp]:
     """A provisioned lab for the length of a `with` block, removed afterwards whatever happens."""
-    up = bring_up(plan, name)
+    up = bring_up(plan, name, backend_kind, options=options)
     try:
         yield up
     finally:

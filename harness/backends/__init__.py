@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Mapping
 
 from harness.backends.base import Backend, MachineStatus, copy_text
 from harness.errors import HalabError
@@ -15,9 +16,10 @@ REGISTRY = {
 __all__ = ["Backend", "MachineStatus", "copy_text", "open_backend"]
 
 
-def open_backend(kind: str, plan: LabPlan, lab: str) -> Backend:
+def open_backend(kind: str, plan: LabPlan, lab: str, options: Mapping[str, str] | None = None) -> Backend:
+    """`options` are the backend's own settings (e.g. an inventory file), kept in the lab record."""
     if kind not in REGISTRY:
         raise HalabError(f"no backend called {kind!r}", fix=f"choose one of: {', '.join(REGISTRY)}")
     module, _, cls = REGISTRY[kind].partition(":")
-    backend: Backend = getattr(importlib.import_module(module), cls)(plan, lab)
+    backend: Backend = getattr(importlib.import_module(module), cls)(plan, lab, **dict(options or {}))
     return backend
