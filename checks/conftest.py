@@ -24,7 +24,3 @@ def cib(facts: LabFacts, plan: LabPlan) -> Cib:
             return parse_cib(found.output)
     raise HalabError("no node could show the CIB (cibadmin --query)", evidence="; ".join(n.error for n in facts.nodes))
 
-
-def only_for(plan: LabPlan, stack: str) -> None:
-    if plan.stack != stack:
-        pytest.skip(f"not a {stack} lab ({plan.stack})")

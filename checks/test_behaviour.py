@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from typing import Callable
 
+import pytest
+
+from harness.backends import Backend
 from harness.experiment import FaultRun
 from harness.grading import fail
+from harness.plan import LabPlan
+from harness.run import expected_faults
+from harness.stacks import Stack
 
 
 def test_fault(fault_name: str, fault_run: Callable[[str], FaultRun], record_property: Callable[[str, object], None]) -> None:
@@ -25,3 +31,19 @@ def test_fault(fault_name: str, fault_run: Callable[[str], FaultRun], record_pro
     if run.verdict != "pass":
         fail(run.explanation, evidence=evidence,
              fix="compare the timeline in the report with your configuration (timeouts, constraints, fencing)")
+
+
+def test_failback_as_configured(lab: Backend, stack: Stack, plan: LabPlan, fault_run: Callable[[str], FaultRun]) -> None:
+    """Once a stopped node is back, the service runs where the configuration says (stickiness, location, auto_failback)"""
+    if "stop-stack" not in expected_faults(plan):
+        pytest.skip("the lab's fault matrix has no stop-stack fault")
+    run = fault_run("stop-stack")
+    if run.served_after is None:
+        fail("no node served once the stopped node was back, so failback cannot be judged",
+             evidence=run.description, fix="see the stop-stack fault first")
+    want = stack.failback(lab, run.victim)
+    if run.served_after != want.node:
+        fail(f"after {run.victim} came back, {run.served_after} served; the configuration says {want.node}",
+             evidence=f"{want.why}\nserved {run.served_before} -> {run.served_during} -> {run.served_after}",
+             fix="make the configuration say what you mean: resource-stickiness, location constraints "
+                 "(and no leftover cli-prefer/cli-ban), or auto_failback")

@@ -50,3 +50,19 @@ def test_ha_cf_node_names_are_hostnames(facts: LabFacts) -> None:
         if declared != hostnames:
             fail(f"ha.cf on {node.node} names nodes {declared}, the nodes call themselves {hostnames}",
                  evidence=f"{node.node}:{HA_CF}", fix="`node` lines must match `uname -n` of each node")
+
+
+def test_authkeys_signed(facts: LabFacts) -> None:
+    """Heartbeats are signed with a shared key (sha1 or md5), not only checksummed (crc)"""
+    for node in facts.reachable:
+        shown = node.command("authkeys_methods")
+        if shown is None or shown.exit_status != 0:
+            fail(f"{AUTHKEYS} cannot be read on {node.node}", evidence=shown.output if shown else "",
+                 fix=f"write {AUTHKEYS}: `auth 1` then `1 sha1 SECRET`, mode 600, on every node")
+        methods = dict(line.split()[:2] for line in shown.output.splitlines() if len(line.split()) >= 2)
+        chosen = methods.get(methods.get("auth", ""), "none")
+        if chosen not in ("sha1", "md5"):
+            fail(f"on {node.node}, authkeys uses {chosen}: anyone on the network can forge heartbeats",
+                 evidence=f"auth {methods.get('auth', '?')}; methods: " + ", ".join(
+                     f"{k} {v}" for k, v in methods.items() if k != "auth"),
+                 fix="`auth 1` and `1 sha1 SECRET` in authkeys (crc only detects corruption)")

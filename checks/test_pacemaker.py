@@ -6,19 +6,26 @@ from typing import Any
 
 import pytest
 
+from harness.errors import HalabError
 from harness.facts import LabFacts
 from harness.grading import fail
 from harness.plan import LabPlan
 from harness.stacks.cib import Cib
 from harness.stacks.corosync_conf import CorosyncConf, parse_corosync_conf
+from harness.stacks.crm_mon import parse_crm_mon
+from harness.stacks.quorumtool import parse_quorumtool
 
 COROSYNC_CONF, AUTHKEY = "/etc/corosync/corosync.conf", "/etc/corosync/authkey"
 
 
-@pytest.fixture(scope="module")
-def corosync(facts: LabFacts, plan: LabPlan) -> CorosyncConf:
+@pytest.fixture(autouse=True)
+def pacemaker_only(plan: LabPlan) -> None:
     if plan.stack != "pacemaker":
         pytest.skip(f"not a Pacemaker lab ({plan.stack})")
+
+
+@pytest.fixture(scope="module")
+def corosync(facts: LabFacts) -> CorosyncConf:
     node = facts.reachable[0]
     text = node.file(COROSYNC_CONF).text
     if text is None:
@@ -129,6 +136,40 @@ def test_authkey_identical_and_private(facts: LabFacts) -> None:
     if loose:
         fail("the corosync key is readable by others than root", evidence="; ".join(loose),
              fix=f"chown root {AUTHKEY}; chmod 0400 {AUTHKEY} on every node")
+
+
+def test_cluster_quorate(facts: LabFacts, plan: LabPlan) -> None:
+    """Every node sees both nodes in its partition, and the partition is quorate"""
+    wrong = []
+    for node in facts.reachable:
+        shown = node.command("quorum")
+        try:
+            state = parse_quorumtool(shown.output if shown else "")
+        except HalabError as error:
+            wrong.append(f"{node.node}: {error.what}")
+            continue
+        if not state.quorate or set(state.members) != set(plan.node_names):
+            wrong.append(f"{node.node}: {'quorate' if state.quorate else 'NOT quorate'}, members "
+                         f"{', '.join(state.members) or 'none'}, flags {' '.join(state.flags) or 'none'}")
+    if wrong:
+        fail("the nodes do not form one quorate cluster", evidence="\n".join(wrong),
+             fix="corosync-quorumtool -s on each node; check the nodelist addresses, the authkey and the firewall")
+
+
+def test_no_failed_actions(facts: LabFacts) -> None:
+    """No failed resource action or fail-count is left over (the cluster was cleaned up)"""
+    for node in facts.reachable:
+        shown = node.command("crm_mon")
+        if shown is None or shown.exit_status != 0:
+            continue
+        status = parse_crm_mon(shown.output)
+        left = [f"{f.resource} on {f.node}: fail-count {f.fail_count}" for f in status.fail_counts if f.fail_count] + [
+            f"failed {a.operation} of {a.resource} on {a.node}: {a.exit_reason or a.exit_status}" for a in status.failed_actions]
+        if left:
+            fail("failures are left over: Pacemaker avoids a node where a resource failed until they are cleared",
+                 evidence="\n".join(left), fix="pcs resource cleanup (crm resource cleanup) once the cause is fixed")
+        return
+    raise HalabError("no node could show the cluster status (crm_mon)")
 
 
 def test_vip_address_and_netmask(cib: Cib, plan: LabPlan) -> None:

@@ -80,10 +80,28 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--name", help="which lab (default: the only one up)")
     check.add_argument("--rubric", type=Path, help="default: the lab's labs/<variant>/rubric.yaml")
 
-    grade = command("grade", _grade, "teachers: grade a running lab with its rubric; write JSON, JUnit, HTML and CSV")
+    grade = command("grade", _grade, "teachers: grade a running lab with its rubric, or a folder of submissions "
+                    "(each rebuilt on fresh nodes); write JSON, JUnit, HTML and CSV")
+    grade.add_argument("submissions", nargs="?", type=Path,
+                       help="a folder of archives written by `halab collect` (or one archive): grade them all")
     grade.add_argument("--name", help="which lab (default: the only one up)")
-    grade.add_argument("--rubric", type=Path, help="default: the lab's labs/<variant>/rubric.yaml")
+    grade.add_argument("--rubric", type=Path, action="append",
+                       help="default: labs/<variant>/rubric.yaml; for submissions, once per variant (its lab: says which)")
     grade.add_argument("--student", default="student", help="whose lab this is (names the reports)")
+    grade.add_argument("--parallel", type=int, help="submissions: labs at once (default: from cores and memory)")
+    grade.add_argument("--name-prefix", default="sub", help="submissions: names of the rebuilt labs (default sub1, sub2...)")
+    grade.add_argument("-o", "--out", type=Path, help="submissions: where the reports go (default reports/<folder>)")
+
+    collect = command("collect", _collect, "gather a student's cluster (configuration, CIB, units, packages, page, "
+                      "network; secrets as hashes) into one archive for `halab grade`")
+    where = collect.add_mutually_exclusive_group(required=True)
+    where.add_argument("--name", help="collect both nodes of this running lab")
+    where.add_argument("--here", action="store_true",
+                       help="collect this machine as one node; run it on each node with the same -o FILE to add the other")
+    collect.add_argument("--student", required=True, help="whose cluster this is (names the reports)")
+    collect.add_argument("-o", "--output", type=Path, required=True, help="the archive to write (.tar.gz)")
+    collect.add_argument("--variant", help="--here: the lab variant (a folder under labs/, e.g. pcs)")
+    collect.add_argument("--node", help="--here: this node's name in the lab (default: its host name)")
 
     image = command("image", _image, "build the base image of the local backend (cached)")
     image.add_argument("action", choices=["build"])
@@ -94,7 +112,19 @@ def _parser() -> argparse.ArgumentParser:
 def _lab_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lab", required=True, help="lab variant: a folder under labs/ (e.g. pcs)")
     parser.add_argument("--name", help="name of this running lab (default: the variant's name)")
-    parser.add_argument("--backend", default="local", help="where the nodes run (default: local)")
+    parser.add_argument("--backend", default="local", help="where the nodes run: local (default) or vagrant")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting of the backend, kept with the lab (vagrant: provider=libvirt|virtualbox, box=NAME)")
+
+
+def _backend_options(args: argparse.Namespace) -> dict[str, str]:
+    options = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise HalabError(f"--option {item!r} is not KEY=VALUE", fix="e.g. --option provider=libvirt")
+        options[key] = value
+    return options
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -103,7 +133,8 @@ def _run(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.lab)
     faults = args.faults.split(",") if args.faults else expected_faults(plan)
-    result = run_lab(plan, args.name or plan.name, faults, keep=args.keep)
+    result = run_lab(plan, args.name or plan.name, faults, keep=args.keep, backend_kind=args.backend,
+                     options=_backend_options(args))
     print(result.table)
     print(f"\nfull record: {result.record}")
     return 0 if result.passed else 2
@@ -114,7 +145,8 @@ def _up(args: argparse.Namespace) -> None:
     from harness.run import bring_up
 
     plan = load_plan(args.lab)
-    up = bring_up(plan, args.name or plan.name, args.backend, provision=not args.no_provision)
+    up = bring_up(plan, args.name or plan.name, args.backend, provision=not args.no_provision,
+                  options=_backend_options(args))
     print(f"lab {up.backend.lab} is up ({', '.join(f'{k} {v:.1f}' for k, v in up.phases.items())}); "
           f"the VIP is {plan.vip_url} (reachable from the lab namespace {up.backend.client_netns()})")
 
@@ -233,6 +265,11 @@ def _grade(args: argparse.Namespace) -> int:
     from harness.paths import reports_dir
     from harness.report.grade_reports import append_gradebook, write_grade_reports
 
+    if args.submissions is not None:
+        return _grade_submissions(args)
+    if len(args.rubric or []) > 1:
+        raise HalabError("a running lab is graded with one rubric", fix="give --rubric once")
+    args.rubric = args.rubric[0] if args.rubric else None
     run = _graded(args, include_hidden=True)
     paths = write_grade_reports(reports_dir(), args.student, run)
     gradebook = append_gradebook(reports_dir() / "gradebook.csv", args.student, run)
@@ -241,6 +278,44 @@ def _grade(args: argparse.Namespace) -> int:
     print(f"\n{args.student}: {run.grade.summary}")
     print("reports: " + ", ".join(str(p) for p in paths.values()) + f", {gradebook}")
     return 0
+
+
+def _grade_submissions(args: argparse.Namespace) -> int:
+    from harness.backends.local.backend import require_privileges
+    from harness.grading.rubric import load_rubric
+    from harness.paths import reports_dir
+    from harness.submissions import find_archives, grade_batch
+
+    require_privileges()
+    rubrics = {}
+    for path in args.rubric or []:
+        variant = load_rubric(path).lab
+        if not variant:
+            raise HalabError(f"{path} does not say which lab it grades", fix="add `lab: <variant>` at its top")
+        rubrics[variant] = path
+    out = args.out or reports_dir() / (args.submissions.name.split(".")[0] or "submissions")
+    outcomes = grade_batch(find_archives(args.submissions), out, rubrics=rubrics, parallel=args.parallel,
+                           name_prefix=args.name_prefix)
+    for outcome in outcomes:
+        result = outcome.run.grade.summary if outcome.run else outcome.reason.splitlines()[0]
+        print(f"{outcome.state:<8} {outcome.student:<20} {outcome.variant:<10} {result}")
+    print(f"class summary: {out / 'class-summary.html'}, {out / 'class-summary.csv'}; gradebook: {out / 'gradebook.csv'}")
+    return 0 if all(o.state == "graded" for o in outcomes) else 2
+
+
+def _collect(args: argparse.Namespace) -> None:
+    from harness.submissions.collect import add_node, collect_here, collect_lab, write_submission
+
+    if args.here:
+        if not args.variant:
+            raise HalabError("--here needs the lab variant", fix="add --variant pcs (or crmsh, heartbeat)")
+        submission = add_node(args.output, collect_here(args.student, args.variant, args.node))
+    else:
+        submission = collect_lab(labs.find_lab(args.name).open(), args.student)
+    write_submission(args.output, submission)
+    nodes = ", ".join(node.name for node in submission.nodes)
+    more = "" if len(submission.nodes) == 2 else "; run the same command on the other node to add it"
+    print(f"{args.output}: {submission.student}'s {submission.variant} lab, nodes {nodes}{more}")
 
 
 def _image(args: argparse.Namespace) -> None:

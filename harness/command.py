@@ -14,6 +14,17 @@ from typing import Protocol, Sequence
 from harness.errors import HalabError
 
 DEFAULT_TIMEOUT_S = 60.0
+# The environment of a command on a node, whatever the way in: as root at a console, no more.
+NODE_ENV = (
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root", "LANG=C.UTF-8", "TERM=dumb", "USER=root", "LOGNAME=root",
+)
+# The environment every command on a node starts from, whatever the way in: the same PATH
+# (sbin included, where crm_mon and corosync-cmapctl live) and locale on every backend.
+NODE_ENV = (
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root", "LANG=C.UTF-8", "TERM=dumb", "USER=root", "LOGNAME=root",
+)
 
 
 @dataclass(frozen=True)

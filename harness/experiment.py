@@ -26,6 +26,7 @@ class FaultRun:
     victim: str
     injected_at: float
     healed_at: float
+    recovered_at: float  # the cluster whole again after the heal
     budget_s: float | None
     budget_evidence: str
     downtime_s: float | None
@@ -110,6 +111,7 @@ def measure_fault(
         healed = time.monotonic()
     say(f"fault {fault.name}: healed, waiting for the cluster to be whole again")
     wait_healthy(backend, stack)
+    recovered = time.monotonic()
     time.sleep(SETTLE_S * 2)
     wait_served(prober)
     samples = prober.samples()
@@ -128,7 +130,7 @@ def measure_fault(
     )
     return FaultRun(
         fault=fault.name, description=description, victim=victim, injected_at=injected, healed_at=healed,
-        budget_s=budget, budget_evidence=timing.evidence,
+        recovered_at=recovered, budget_s=budget, budget_evidence=timing.evidence,
         downtime_s=outage.duration_s if outage else None,
         served_before=served_before, served_during=served_during,
         served_after=serving_node(samples, end - SETTLE_S, end),

@@ -15,7 +15,9 @@ def say(message: str) -> None:
     print(f"halab: {message}", file=sys.stderr, flush=True)
 
 
-def run_with_progress(argv: list[str], label: str, log: Path, *, heartbeat_s: float = 10.0) -> None:
+def run_with_progress(
+    argv: list[str], label: str, log: Path, *, heartbeat_s: float = 10.0, env: dict[str, str] | None = None
+) -> None:
     """Run a long command, logging all its output and showing a line of progress now and then.
 
     On failure the last lines of output travel in the error, so nobody has to dig for the log.
@@ -25,7 +27,7 @@ def run_with_progress(argv: list[str], label: str, log: Path, *, heartbeat_s: fl
     tail: deque[str] = deque(maxlen=25)
     last_shown = started
     with log.open("a") as out, subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env
     ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:

@@ -132,6 +132,10 @@ def heal(name: str) -> list[str]:
 
 def run_faults(backend: Backend, fault_names: Sequence[str]) -> tuple[tuple[FaultRun, ...], list]:
     """Each fault in turn, one prober watching the whole series; returns runs and samples."""
+    unpowered = [name for name in fault_names if fault_named(name).needs_power_cycle and not backend.can_power_cycle]
+    if unpowered:
+        raise HalabError(f"{', '.join(unpowered)} cannot be done on this lab: its backend cannot power a node back on",
+                         fix="leave it out (--faults), or grade it on the local backend")
     stack = stack_for(backend.plan.stack)
     timing = stack.timing(backend)
     say(f"downtime budgets from the running configuration: {timing.evidence}")
@@ -145,14 +149,17 @@ def run_faults(backend: Backend, fault_names: Sequence[str]) -> tuple[tuple[Faul
     return tuple(runs), samples
 
 
-def run_lab(plan: LabPlan, name: str, fault_names: Sequence[str], *, keep: bool = False) -> RunResult:
-    up = bring_up(plan, name)
+def run_lab(
+    plan: LabPlan, name: str, fault_names: Sequence[str], *, keep: bool = False, backend_kind: str = "local",
+    options: dict[str, str] | None = None,
+) -> RunResult:
+    up = bring_up(plan, name, backend_kind, options=options)
     try:
         started = time.monotonic()
         runs, samples = run_faults(up.backend, fault_names)
         phases = {**up.phases, "faults_s": time.monotonic() - started}
         path = write_record(
-            reports_dir(), lab=name, plan_name=plan.name, backend="local", phases=phases,
+            reports_dir(), lab=name, plan_name=plan.name, backend=backend_kind, phases=phases,
             steps=up.steps, runs=runs, samples=samples,
         )
     finally:

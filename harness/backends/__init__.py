@@ -11,6 +11,8 @@ from harness.plan import LabPlan
 
 REGISTRY = {
     "local": "harness.backends.local.backend:LocalBackend",
+    "ssh": "harness.backends.ssh.backend:SshBackend",
+    "vagrant": "harness.backends.vagrant.backend:VagrantBackend",
 }
 
 __all__ = ["Backend", "MachineStatus", "copy_text", "open_backend"]

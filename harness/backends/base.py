@@ -22,6 +22,9 @@ class MachineStatus:
 class Backend(Protocol):
     lab: str
     plan: LabPlan
+    # Whether a node can be powered off and on again from here: faults that need it are not
+    # applicable elsewhere (a student's VM over SSH), rather than failed.
+    can_power_cycle: bool
 
     def preflight(self) -> None:
         """Refuse early, with the fix, when this machine cannot run the lab (before anything is made)."""
@@ -51,3 +54,12 @@ def copy_text(backend: Backend, node: str, content: str, path: str, mode: str = 
     The caller decides what a failure means (`.check()` to raise)."""
     script = 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"'
     return backend.run(node, ["/bin/sh", "-c", script, "copy", path, mode], stdin=content)
+
+
+def debian_hosts(machine: str) -> str:
+    """/etc/hosts as a fresh Debian install leaves it: 127.0.1.1 is the machine's own name, a
+    classic lab mistake (the cluster must resolve the nodes to their lab addresses) to fix."""
+    return (
+        f"127.0.0.1\tlocalhost\n127.0.1.1\t{machine}\n\n"
+        "::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+    )

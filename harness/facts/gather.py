@@ -21,6 +21,9 @@ COMMANDS = {
     "crm_mon": "crm_mon --output-as=xml",
     "crm_verify": "crm_verify -L -V",
     "cl_status": "cl_status hbstatus",
+    "quorum": "corosync-quorumtool -s",
+    # Which signing method each key uses, never the key itself.
+    "authkeys_methods": "awk '$1 == \"auth\" || $1 ~ /^[0-9]+$/ {print $1, $2}' /etc/ha.d/authkeys",
 }
 
 

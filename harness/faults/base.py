@@ -15,6 +15,7 @@ GRACEFUL, MEMBERSHIP, MONITOR = "graceful", "membership", "monitor"
 class Fault(ABC):
     name: ClassVar[str]
     detection: ClassVar[str]
+    needs_power_cycle: ClassVar[bool] = False  # only on backends that can power a node back on
 
     @abstractmethod
     def describe(self, stack: Stack, node: str) -> str:

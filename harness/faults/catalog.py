@@ -44,6 +44,7 @@ class KillMembership(Fault):
 class PowerOff(Fault):
     name = "power-off"
     detection = MEMBERSHIP
+    needs_power_cycle = True
 
     def describe(self, stack: Stack, node: str) -> str:
         return f"power {node} off hard (every process killed at once, no shutdown)"

@@ -82,6 +82,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         selected = [item for item in items if check_id(item) in keep]
         config.hook.pytest_deselected(items=[item for item in items if item not in selected])
         items[:] = selected
+    # Faults last: the facts must show the lab as the student left it, not as the faults did.
+    items.sort(key=lambda item: "fault_run" in getattr(item, "fixturenames", ()))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -160,12 +162,15 @@ def expected(request: pytest.FixtureRequest, rubric: Rubric | None) -> dict[str,
 def fault_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], FaultRun]:
     """Run a fault once per session (probed, healed, judged); keep its record and its timeline
     (the probe samples around it) for the report's plot."""
+    from harness.faults import fault_named
     from harness.run import run_faults
 
     done: dict[str, FaultRun] = {}
     timelines = request.config.stash[TIMELINES]
 
     def run(name: str) -> FaultRun:
+        if fault_named(name).needs_power_cycle and not lab.can_power_cycle:
+            pytest.skip(f"{name} is not applicable here: this backend cannot power a node back on")
         if name not in done:
             (done[name],), samples = run_faults(lab, [name])
             timelines[name] = {"run": asdict(done[name]), "samples": [s.to_json() for s in samples]}

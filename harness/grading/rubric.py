@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import HalabError
+from harness.yamlfile import LINE, load_yaml
 
 ITEM_KEYS = {"id", "points", "with", "partial", "requires", "hidden"}
 
@@ -64,29 +63,8 @@ class Rubric:
         return Rubric(self.source, self.lab, tuple(i for i in self.items if not i.hidden))
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Keeps the line of every mapping, so errors can point at it."""
-
-
-def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
-
-
 def load_rubric(path: Path, known_checks: tuple[str, ...] | None = None) -> Rubric:
-    try:
-        data = yaml.load(path.read_text(), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except OSError as error:
-        raise HalabError(f"cannot read the rubric {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise HalabError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)})",
-                         fix="check the indentation and the colons at that line") from None
+    data = load_yaml(path, "rubric")
     if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
         raise HalabError(f"{path}: a rubric needs a `checks:` list", fix="see labs/pcs/rubric.yaml")
     items = [_item(raw, path) for raw in data["checks"]]
@@ -106,7 +84,7 @@ def load_rubric(path: Path, known_checks: tuple[str, ...] | None = None) -> Rubr
 def _item(raw: Any, path: Path) -> RubricItem:
     if not isinstance(raw, dict):
         raise HalabError(f"{path}: every entry under checks: must be a mapping with id: and points:")
-    line = raw.pop("__line__", 0)
+    line = raw.pop(LINE, 0)
     unknown = set(raw) - ITEM_KEYS
     if unknown:
         _refuse(path, line, f"unknown key {', '.join(sorted(unknown))}", fix=f"use {', '.join(sorted(ITEM_KEYS))}")
@@ -117,7 +95,7 @@ def _item(raw: Any, path: Path) -> RubricItem:
         _refuse(path, line, f"{raw['id']}: points must be a number >= 0, not {points!r}")
     partial = []
     for step in raw.get("partial", []) or []:
-        step.pop("__line__", None)
+        step.pop(LINE, None)
         try:
             partial.append(Partial(float(step["downtime_within"]), float(step["credit"])))
         except (KeyError, TypeError, ValueError):
@@ -127,7 +105,7 @@ def _item(raw: Any, path: Path) -> RubricItem:
     params = raw.get("with") or {}
     if not isinstance(params, dict):
         _refuse(path, line, f"{raw['id']}: with: must be a mapping of parameters")
-    params.pop("__line__", None)
+    params.pop(LINE, None)
     requires = raw.get("requires") or []
     if not isinstance(requires, list):
         _refuse(path, line, f"{raw['id']}: requires: must be a list of check ids")

@@ -1,4 +1,5 @@
-"""Run the checks of checks/ on a running lab, in a pytest process of their own, and score them."""
+"""Run the checks of checks/ on a running lab, in a pytest process of their own, and score them;
+the lab is left as it was found (harness.grading.preserve)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HalabError
+from harness.grading.preserve import Preservation, restore, snapshot
 from harness.grading.results import CheckResult
 from harness.grading.rubric import Rubric, load_rubric
 from harness.grading.score import Grade, score
+from harness.lab import find_lab
 from harness.paths import PROJECT_ROOT
+from harness.progress import say
+from harness.stacks import stack_for
 
 CHECKS = PROJECT_ROOT / "checks"
 
@@ -26,6 +31,7 @@ class GradingRun:
     results: tuple[CheckResult, ...]
     grade: Grade
     timelines: dict[str, dict[str, Any]]
+    preservation: Preservation | None = None  # the cluster's state before and after, and what was put back
 
 
 def _pytest(lab: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -48,12 +54,19 @@ def grade_lab(lab: str, rubric_path: Path, *, include_hidden: bool) -> GradingRu
     rubric = load_rubric(rubric_path, known_checks(lab))
     if not include_hidden:
         rubric = rubric.visible()
-    with tempfile.TemporaryDirectory() as directory:
-        out = Path(directory) / "results.json"
-        done = _pytest(lab, "--halab-rubric", str(rubric_path), "--halab-results", str(out),
-                       "--halab-checks", ",".join(item.id for item in rubric.items))
-        if not out.exists():
-            raise HalabError("the checks did not run", evidence=done.stdout[-3000:])
-        record = json.loads(out.read_text())
+    backend = find_lab(lab).open()
+    stack = stack_for(backend.plan.stack)
+    say(f"lab {lab}: recording the cluster's state before grading")
+    before = snapshot(backend, stack)
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            out = Path(directory) / "results.json"
+            done = _pytest(lab, "--halab-rubric", str(rubric_path), "--halab-results", str(out),
+                           "--halab-checks", ",".join(item.id for item in rubric.items))
+            if not out.exists():
+                raise HalabError("the checks did not run", evidence=done.stdout[-3000:])
+            record = json.loads(out.read_text())
+    finally:
+        preservation = restore(backend, stack, before)
     results = tuple(CheckResult(**{**r, "measures": tuple(tuple(m) for m in r["measures"])}) for r in record["results"])
-    return GradingRun(lab, rubric, results, score(rubric, results), record["timelines"])
+    return GradingRun(lab, rubric, results, score(rubric, results), record["timelines"], preservation)

@@ -1,6 +1,7 @@
 """A graded lab, written for each audience: JSON (the record), JUnit (CI servers: one suite per
 student and lab, one case per check), a self-contained HTML page per student (each check with
-its evidence and fix, each fault as a timeline plot), and the class's CSV gradebook."""
+its evidence and fix, each fault as a timeline plot, the cluster's state before and after
+grading), and the class's CSV gradebook."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from harness.grading.preserve import Preservation
 from harness.grading.score import Grade, ItemScore
 from harness.grading.session import GradingRun
+from harness.stacks.state import ResourceState
 
 GRADEBOOK_COLUMNS = ("Student", "Lab", "Grade", "Maximum", "Percent", "Ungraded points")
 
@@ -33,6 +36,7 @@ def write_grade_reports(directory: Path, student: str, run: GradingRun) -> dict[
         "items": [{"id": s.item.id, "points": s.item.points, "awarded": s.awarded, "state": s.state, "note": s.note,
                    "result": asdict(s.result) if s.result else None} for s in run.grade.items],
         "timelines": run.timelines,
+        "cluster_state": run.preservation.to_json() if run.preservation else None,
     }, indent=1))
     paths["junit"].write_text(junit_report(student, run))
     paths["html"].write_text(html_report(student, run))
@@ -77,7 +81,7 @@ STYLE = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;
 section.check{border-left:4px solid #ccc;padding:.2em 1em;margin:1em 0}
 section.check.failed{border-color:#b3261e}section.check.passed{border-color:#17692e}
 section.check.ungraded{border-color:#e0a000}pre{background:#f5f5f5;padding:.5em;white-space:pre-wrap}
-.legend span{display:inline-block;margin-right:1em}"""
+.legend span{display:inline-block;margin-right:1em}tr.changed td{background:#fbe3c0}"""
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
 
 
@@ -93,6 +97,7 @@ def html_report(student: str, run: GradingRun) -> str:
           f"<td class='{s.state}'>{s.state}</td></tr>" for s in grade.items),
         "</table>",
         *(_check_section(s, run.timelines) for s in grade.items),
+        preservation_section(run.preservation) if run.preservation else "",
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -114,6 +119,38 @@ def _check_section(scored: ItemScore, timelines: dict[str, dict[str, Any]]) -> s
         body.append(timeline_svg(timelines[fault]))
     body.append("</section>")
     return "\n".join(body)
+
+
+def preservation_section(kept: Preservation) -> str:
+    """The cluster as grading found it and as it left it, side by side, and what was put back."""
+    before, after = kept.before, kept.after
+    rows = []
+    if before.resources is not None or after.resources is not None:
+        empty = ResourceState((), (), ())
+        b, a = before.resources or empty, after.resources or empty
+        for unit in sorted({u for u, _ in b.placement} | {u for u, _ in a.placement}):
+            rows.append((f"{unit} runs on", ", ".join(b.where(unit)) or "no node", ", ".join(a.where(unit)) or "no node"))
+        rows.append(("fail-counts", *("; ".join(f"{r} on {n}: {c}" for n, r, c in s.fail_counts) or "none" for s in (b, a))))
+        rows.append(("constraints", ", ".join(b.constraints) or "none", ", ".join(a.constraints) or "none"))
+    for was in before.units:
+        is_ = after.unit(was.node, was.unit)
+        rows.append((f"{was.node} {was.unit}", f"{was.enabled}, {was.active}",
+                     f"{is_.enabled}, {is_.active}" if is_ else "not read"))
+    verdict = ("<p class='passed'>Left as it was found.</p>" if not kept.differences else
+               "<p class='failed'>Not put back: " + _e("; ".join(kept.differences)) + "</p>")
+    parts = ["<section id='cluster-state'><h2>The cluster as found and as left</h2>", verdict,
+             "<table><tr><th></th><th>before grading</th><th>after grading</th></tr>",
+             *(f"<tr{' class=changed' if b != a else ''}><td>{_e(what)}</td><td>{_e(b)}</td><td>{_e(a)}</td></tr>"
+               for what, b, a in rows),
+             "</table>"]
+    if kept.steps:
+        parts.append("<p>Put back:</p><ul>" + "".join(
+            f"<li class='{'passed' if s.ok else 'failed'}'>{_e(s.step.why)}: <code>{_e(' '.join(s.step.argv))}</code>"
+            f" on {_e(s.node or 'no node')}{'' if s.ok else ' failed: ' + _e(s.output)}</li>" for s in kept.steps) + "</ul>")
+    unread = before.unreadable + after.unreadable
+    if unread:
+        parts.append("<p>Could not be read: " + _e("; ".join(unread)) + "</p>")
+    return "\n".join(parts + ["</section>"])
 
 
 def timeline_svg(timeline: dict[str, Any], width: int = 800, height: int = 160) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.backends import Backend
+from harness.stacks.failback import Failback
+from harness.stacks.state import ResourceState, RestoreStep
 
 
 @dataclass(frozen=True)
@@ -45,4 +47,16 @@ class Stack(Protocol):
 
     def rejoin(self, backend: Backend, node: str) -> None:
         """Once `node`'s link is mended, see that the stack runs on every node again."""
+        ...
+
+    def failback(self, backend: Backend, victim: str) -> Failback:
+        """Where the configuration puts the service once `victim`, which lost it, is back."""
+        ...
+
+    def resource_state(self, backend: Backend) -> ResourceState:
+        """Where the resources run, the fail-counts and the constraints: what grading may disturb."""
+        ...
+
+    def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
+        """The commands that put back what changed since `before`, and only that."""
         ...

@@ -26,6 +26,7 @@ class Constraint:
     id: str
     resources: tuple[str, ...]  # colocation: (rsc, with-rsc); order: (first, then); location: (rsc,)
     score: str
+    node: str = ""  # location constraints: the node the score is for ("" for rule-based ones)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Cib:
     primitives: tuple[Primitive, ...]
     groups: tuple[tuple[str, tuple[str, ...]], ...]
     constraints: tuple[Constraint, ...]
+    resource_defaults: tuple[tuple[str, str], ...] = ()  # rsc_defaults meta attributes
+    meta: tuple[tuple[str, str, str], ...] = ()  # (resource id, name, value) of primitives and groups
 
     def option(self, name: str) -> str | None:
         """A cluster property (crm_config), e.g. stonith-enabled."""
@@ -41,6 +44,16 @@ class Cib:
 
     def by_type(self, agent_type: str) -> tuple[Primitive, ...]:
         return tuple(p for p in self.primitives if p.agent.split(":")[-1] == agent_type)
+
+    def meta_attribute(self, resource: str, name: str) -> str | None:
+        """A resource's meta attribute as Pacemaker resolves it: its own, else its group's
+        (members inherit them), else the resource default (rsc_defaults)."""
+        own = {(r, n): v for r, n, v in self.meta}
+        group = next((p.group for p in self.primitives if p.id == resource), None)
+        for holder in (resource, group):
+            if holder and (holder, name) in own:
+                return own[(holder, name)]
+        return dict(self.resource_defaults).get(name)
 
     @property
     def fencing_devices(self) -> tuple[Primitive, ...]:
@@ -58,12 +71,15 @@ def parse_cib(xml_text: str) -> Cib:
         (nv.get("name", ""), nv.get("value", ""))
         for props in root.iter("cluster_property_set") for nv in props.iter("nvpair")
     )
-    groups, primitives = [], []
+    groups, primitives, meta = [], [], []
     resources = root.find("configuration/resources")
     for element in resources if resources is not None else []:
         members = element.findall("primitive") if element.tag == "group" else [element] if element.tag == "primitive" else []
         if element.tag == "group":
             groups.append((element.get("id", ""), tuple(p.get("id", "") for p in members)))
+        for owner in ([element] if element.tag == "group" else []) + members:
+            meta.extend((owner.get("id", ""), nv.get("name", ""), nv.get("value", ""))
+                        for attrs in owner.findall("meta_attributes") for nv in attrs.iter("nvpair"))
         for primitive in members:
             agent = ":".join(x for x in (primitive.get("class"), primitive.get("provider"), primitive.get("type")) if x)
             params = tuple(
@@ -79,6 +95,8 @@ def parse_cib(xml_text: str) -> Cib:
         if element.tag in keys:
             constraints.append(Constraint(
                 element.tag, element.get("id", ""), tuple(element.get(k, "") for k in keys[element.tag]),
-                element.get("score", element.get("kind", "")),
+                element.get("score", element.get("kind", "")), element.get("node", ""),
             ))
-    return Cib(properties, tuple(primitives), tuple(groups), tuple(constraints))
+    defaults = tuple((nv.get("name", ""), nv.get("value", ""))
+                     for attrs in root.findall("configuration/rsc_defaults/meta_attributes") for nv in attrs.iter("nvpair"))
+    return Cib(properties, tuple(primitives), tuple(groups), tuple(constraints), defaults, tuple(meta))

@@ -16,8 +16,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from harness.errors import HalabError
-
-INFINITY = 1_000_000  # Pacemaker's score INFINITY, which newer versions print as a word
+from harness.stacks.scores import parse_score
 
 _ROOTS = ("pacemaker-result", "crm_mon")
 _FIX = "pass the standard output of `crm_mon --output-as=xml` alone (pacemaker 2.1)"
@@ -129,7 +128,7 @@ def parse_crm_mon(xml_text: str) -> ClusterStatus:
         nodes=tuple(_node(element) for element in root.findall("nodes/node")),
         resources=tuple(_resources(root.find("resources"), group=None, clone=None)),
         fail_counts=tuple(
-            FailCount(node.get("name", ""), history.get("id", ""), _score(history.get("fail-count", "0")))
+            FailCount(node.get("name", ""), history.get("id", ""), parse_score(history.get("fail-count", "0")))
             for node in root.findall("node_history/node")
             for history in node.findall("resource_history")
             if history.get("fail-count") is not None
@@ -225,13 +224,6 @@ def _int(text: str | None) -> int | None:
         return int(text) if text is not None else None
     except ValueError:
         return None
-
-
-def _score(text: str) -> int:
-    """A fail-count as Pacemaker prints it: a number, or INFINITY in versions after 2.1."""
-    if text.lstrip("+").upper() == "INFINITY":
-        return INFINITY
-    return _int(text) or 0
 
 
 def _head(text: str, lines: int = 8) -> str:

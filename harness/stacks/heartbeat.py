@@ -12,7 +12,9 @@ from harness.backends import Backend
 from harness.errors import HalabError
 from harness.progress import say
 from harness.stacks.base import ClusterView, Timing
-from harness.stacks.ha_cf import parse_ha_cf
+from harness.stacks.failback import Failback, heartbeat_failback
+from harness.stacks.ha_cf import HaCf, parse_ha_cf
+from harness.stacks.state import ResourceState, RestoreStep, heartbeat_restore, heartbeat_state
 from harness.wait import wait_until
 
 HA_CF = "/etc/ha.d/ha.cf"
@@ -56,7 +58,8 @@ class HeartbeatStack:
         holders = tuple(r.node for r in reports if r.holds_vip)
         answers = len(holders) == 1 and self._service_answers(backend, holders[0])
         agreed = all(r.statuses.get(n) == "active" for r in members for n in plan.node_names)
-        home = self._home(backend, observer.node)
+        conf, owner = self._configuration(backend, observer.node)
+        home = None if conf.auto_failback == "off" else owner
         settled = all(r.resources not in (None, "transition") for r in members) and (
             home is None or home not in online or holders == (home,)
         )
@@ -138,13 +141,21 @@ class HeartbeatStack:
             interval_s=1.0, fix="journalctl -u heartbeat on each node; systemctl start heartbeat where it is stopped",
         )
 
-    def _home(self, backend: Backend, node: str) -> str | None:
-        """Where the resources go back to whenever it is up: the owner haresources names for
-        the VIP's group, if auto_failback is on (or legacy); None with auto_failback off."""
+    def failback(self, backend: Backend, victim: str) -> Failback:
+        other = next(n for n in backend.plan.node_names if n != victim)
+        node = next((n for n in backend.plan.node_names if backend.is_running(n)), victim)
+        return heartbeat_failback(*self._configuration(backend, node), victim, other)
+
+    def resource_state(self, backend: Backend) -> ResourceState:
+        return heartbeat_state(tuple(n for n in backend.plan.node_names if backend.is_running(n) and self._holds_vip(backend, n)))
+
+    def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
+        return heartbeat_restore(before, now)
+
+    def _configuration(self, backend: Backend, node: str) -> tuple[HaCf, str | None]:
+        """ha.cf, and the node haresources gives the VIP's group to (None: no line holds it)."""
         conf = parse_ha_cf(backend.run(node, ["cat", HA_CF], timeout=10).check().stdout, source=f"{node}:{HA_CF}")
-        if conf.auto_failback == "off":
-            return None
-        return group_owner(backend.run(node, ["cat", HARESOURCES], timeout=10).check().stdout, str(backend.plan.vip))
+        return conf, group_owner(backend.run(node, ["cat", HARESOURCES], timeout=10).check().stdout, str(backend.plan.vip))
 
     def _report(self, backend: Backend, node: str) -> NodeReport:
         resources = backend.run(node, ["cl_status", "rscstatus"], timeout=10)

@@ -9,8 +9,11 @@ from harness.backends import Backend
 from harness.command import CommandResult
 from harness.errors import HalabError
 from harness.stacks.base import ClusterView, Timing
+from harness.stacks.cib import parse_cib
+from harness.stacks.failback import Failback, pacemaker_failback
 from harness.stacks.cmap import parse_cmapctl
 from harness.stacks.crm_mon import parse_crm_mon
+from harness.stacks.state import ResourceState, RestoreStep, pacemaker_restore, pacemaker_state
 
 VIP_AGENT = "ocf:heartbeat:IPaddr2"
 SERVICE_AGENT = "ocf:heartbeat:apache"
@@ -72,6 +75,17 @@ class PacemakerStack:
     def rejoin(self, backend: Backend, node: str) -> None:
         """Nothing to do: corosync merges the membership itself, and Pacemaker stops the
         resources it then finds active twice."""
+
+    def failback(self, backend: Backend, victim: str) -> Failback:
+        other = next(n for n in backend.plan.node_names if n != victim)
+        return pacemaker_failback(parse_cib(self._ask_any(backend, ["cibadmin", "--query"]).stdout), victim, other)
+
+    def resource_state(self, backend: Backend) -> ResourceState:
+        status = parse_crm_mon(self._ask_any(backend, ["crm_mon", "--output-as=xml"]).stdout)
+        return pacemaker_state(status, parse_cib(self._ask_any(backend, ["cibadmin", "--query"]).stdout))
+
+    def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
+        return pacemaker_restore(before, now)
 
     def _ask_any(self, backend: Backend, argv: list[str]) -> CommandResult:
         """Ask the first node that answers: any member sees the same CIB."""

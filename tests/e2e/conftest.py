@@ -5,9 +5,11 @@ Lab names here are e2e-only, so a developer's own labs are never touched."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+import yaml
 
 from harness.backends import Backend
 from harness.plan import load_plan
@@ -42,3 +44,21 @@ def pcs_lab(root_network_before: tuple[str, str]) -> Iterator[Backend]:
     fault test heals and waits for a whole cluster before the next one starts."""
     with lab_up(load_plan("pcs"), SHARED_LAB) as up:
         yield up.backend
+
+
+@pytest.fixture(scope="session")
+def rubric_subset(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """A lab's rubric with only the fault items named (and what requires them): configuration
+    defects need no fault run, and each fault is already exercised by its own test."""
+
+    def make(variant: str, keep_faults: tuple[str, ...] = ()) -> Path:
+        data = yaml.safe_load((load_plan(variant).folder / "rubric.yaml").read_text())
+        kept = {f"fault-{name}" for name in keep_faults}
+        faults = {item["id"] for item in data["checks"] if item["id"].startswith("fault-")}
+        data["checks"] = [item for item in data["checks"] if item["id"] not in faults - kept
+                          and not set(item.get("requires", ())) & (faults - kept)]
+        path = tmp_path_factory.mktemp("rubric") / f"{variant}-rubric.yaml"
+        path.write_text(yaml.safe_dump(data))
+        return path
+
+    return make

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import yaml
@@ -60,13 +61,8 @@ DEFECTS = {
 
 
 @pytest.fixture(scope="module")
-def config_rubric(pcs_lab: Backend, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The lab's rubric without its fault items: configuration defects need no fault run."""
-    data = yaml.safe_load((pcs_lab.plan.folder / "rubric.yaml").read_text())
-    data["checks"] = [item for item in data["checks"] if not item["id"].startswith("fault-")]
-    path = tmp_path_factory.mktemp("rubric") / "rubric.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+def config_rubric(rubric_subset: Callable[..., Path]) -> Path:
+    return rubric_subset("pcs")
 
 
 def test_the_reference_lab_gets_full_marks_with_every_fault(pcs_lab: Backend, tmp_path: Path) -> None:

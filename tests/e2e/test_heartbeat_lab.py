@@ -5,10 +5,12 @@ Its lab is called e2ehb, so that a developer's own heartbeat labs (hb*) are neve
 
 from __future__ import annotations
 
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 
+from harness.grading.session import grade_lab
 from harness.plan import load_plan
 from harness.run import LabUp, expected_faults, lab_up, run_faults
 from harness.stacks import stack_for
@@ -98,3 +100,42 @@ def test_fault_outcome_and_downtime(heartbeat_lab: LabUp, fault: str) -> None:
     assert run.served_after == HOME, run
     view = STACK.view(lab)
     assert view.healthy and view.active == HOME and set(view.online) == {"srv", "srv-slave"}, view.summary
+
+
+def test_the_reference_lab_gets_full_marks(heartbeat_lab: LabUp, rubric_subset: Callable[..., Path]) -> None:
+    """The write-up's own solution, graded with its rubric: the configuration items, the
+    stop-stack fault and the failback auto_failback implies (the other faults are exercised above)."""
+    run = grade_lab(LAB, rubric_subset("heartbeat", ("stop-stack",)), include_hidden=True)
+    lost = [(s.item.id, s.state, s.note, s.result and s.result.evidence) for s in run.grade.items if s.awarded < s.item.points]
+    assert run.grade.awarded == run.grade.total > 0, lost
+    assert {"failback-as-configured", "authkeys-signed", "fault-stop-stack"} <= {s.item.id for s in run.grade.items}
+
+
+# Each defect: what to do on which node, how to undo it, and the checks that must fail.
+DEFECTS = {
+    "authkeys readable by all": (
+        ("srv", "chmod 0644 /etc/ha.d/authkeys"), ("srv", "chmod 0600 /etc/ha.d/authkeys"), {"authkeys-private"}),
+    # Heartbeat reads haresources when it starts: the running cluster does not notice.
+    "haresources different": (
+        ("srv-slave", "cp -p /etc/ha.d/haresources /root/haresources.saved && sed -i 's/^srv /srv-slave /' /etc/ha.d/haresources"),
+        ("srv-slave", "cp -p /root/haresources.saved /etc/ha.d/haresources"), {"haresources-identical"}),
+    "authkeys only checksummed": (
+        ("srv", "cp -p /etc/ha.d/authkeys /root/authkeys.saved && printf 'auth 2\\n2 crc\\n' > /etc/ha.d/authkeys"),
+        ("srv", "cp -p /root/authkeys.saved /etc/ha.d/authkeys"), {"authkeys-signed"}),
+}
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_a_planted_defect_fails_exactly_its_checks(heartbeat_lab: LabUp, rubric_subset: Callable[..., Path], defect: str) -> None:
+    (node, plant), (undo_node, undo), expected = DEFECTS[defect]
+    lab = heartbeat_lab.backend
+    lab.run(node, ["/bin/sh", "-c", plant]).check()
+    try:
+        run = grade_lab(LAB, rubric_subset("heartbeat"), include_hidden=True)
+    finally:
+        lab.run(undo_node, ["/bin/sh", "-c", undo]).check()
+    failed = {s.item.id for s in run.grade.items if s.state != "passed"}
+    assert failed == expected, [(s.item.id, s.state, s.note) for s in run.grade.items if s.state != "passed"]
+    for scored in run.grade.items:
+        if scored.item.id in expected:
+            assert scored.result is not None and scored.result.message and scored.result.fix, scored

@@ -58,7 +58,7 @@ def test_clients_are_served_only_after_a_full_stretch_of_answers() -> None:
 
 
 RUN = FaultRun(
-    fault="cut-link", description="cut node1's link", victim="node1", injected_at=10.0, healed_at=20.0,
+    fault="cut-link", description="cut node1's link", victim="node1", injected_at=10.0, healed_at=20.0, recovered_at=24.0,
     budget_s=11.6, budget_evidence="token 3000 ms + consensus 3600 ms", downtime_s=7.364, served_before="node1",
     served_during="node2", served_after="node1", time_to_other_s=7.4, vip_holders=("node1", "node2"),
     interleaved_answers=1, second_outage_s=2.44, outcome="split-brain", expected=("split-brain",),

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from harness.backends.base import MachineStatus
+from harness.backends.base import MachineStatus, debian_hosts
 from harness.backends.local import cgroups, network
 from harness.backends.local.container import Container
 from harness.backends.local.host import host
@@ -24,6 +24,8 @@ BOOT_TIMEOUT_S = 60.0
 
 
 class LocalBackend:
+    can_power_cycle = True
+
     def __init__(self, plan: LabPlan, lab: str) -> None:
         self.plan, self.lab = plan, lab
         self.directory = state_root() / "labs" / lab
@@ -119,10 +121,7 @@ class LocalBackend:
             return
         etc = container.root / "etc"
         (etc / "hostname").write_text(container.node + "\n")
-        (etc / "hosts").write_text(
-            f"127.0.0.1\tlocalhost\n127.0.1.1\t{container.node}\n\n"
-            "::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-        )
+        (etc / "hosts").write_text(debian_hosts(container.node))
         if self.plan.enable_at_install:
             host(["systemctl", f"--root={container.root}", "enable", *self.plan.enable_at_install])
         marker.write_text("")

@@ -7,11 +7,13 @@ systemd inside the node, the unified v2 tree gives cgroup.kill.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
 
 from harness.errors import HalabError
+from harness.wait import wait_until
 
 ROOT = Path("/sys/fs/cgroup")
 HIERARCHIES = (ROOT / "systemd", ROOT / "unified")
@@ -77,10 +79,27 @@ def remove(lab: str, node: str) -> None:
     for path in node_cgroups(lab, node):
         if path.is_dir():
             for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-                sub.rmdir()
-            path.rmdir()
+                _rmdir(sub)
+            _rmdir(path)
         for parent in (path.parent, path.parent.parent):
             try:
                 parent.rmdir()
             except OSError:
                 break
+
+
+def _rmdir(path: Path) -> None:
+    """A cgroup whose last process has just exited can stay busy (EBUSY) for a moment: retry, bounded."""
+
+    def removed() -> bool:
+        try:
+            path.rmdir()
+        except FileNotFoundError:
+            return True
+        except OSError as error:
+            if error.errno != errno.EBUSY:
+                raise
+            return False
+        return True
+
+    wait_until(removed, bool, what=f"the cgroup {path} to be released", timeout_s=5.0, interval_s=0.1)

@@ -17,14 +17,9 @@ from typing import Sequence
 
 from harness.backends.local import cgroups
 from harness.backends.local.host import host
-from harness.command import DEFAULT_TIMEOUT_S, CommandResult, CommandTimeout
+from harness.command import DEFAULT_TIMEOUT_S, NODE_ENV, CommandResult, CommandTimeout
 from harness.errors import HalabError
-from harness.backends.local.network import NETNS_DIR
-
-ENV = [
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME=/root", "LANG=C.UTF-8", "TERM=dumb", "USER=root", "LOGNAME=root",
-]
+from harness.backends.netns import NETNS_DIR
 
 
 class Container:
@@ -96,7 +91,7 @@ class Container:
             raise HalabError(
                 f"node {self.node} is not running", fix=f"halab status, then halab up (see {self.console_log})"
             )
-        full = ["nsenter", f"--target={pid}", "--all", "--", "/usr/bin/env", "-i", *ENV, *argv]
+        full = ["nsenter", f"--target={pid}", "--all", "--", "/usr/bin/env", "-i", *NODE_ENV, *argv]
         started = time.monotonic()
         proc = subprocess.Popen(
             full, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,

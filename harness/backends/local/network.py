@@ -10,17 +10,11 @@ namespace, so two labs with the same addresses never meet.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from harness.backends.local.host import host
+from harness.backends.netns import add_namespace, lab_namespace, namespace_exists
 from harness.plan import LabPlan
 
 BRIDGE = "lan"
-NETNS_DIR = Path("/run/netns")
-
-
-def lab_namespace(lab: str) -> str:
-    return f"halab-{lab}"
 
 
 def machine_namespace(lab: str, machine: str) -> str:
@@ -33,15 +27,10 @@ def port_name(plan: LabPlan, machine: str) -> str:
     return f"port{names.index(machine)}"
 
 
-def namespace_exists(name: str) -> bool:
-    return (NETNS_DIR / name).exists()
-
-
 def create_switch(plan: LabPlan, lab: str) -> None:
     ns = lab_namespace(lab)
-    _add_namespace(ns)
+    add_namespace(ns)
     ip = ["ip", "-n", ns]
-    host([*ip, "link", "set", "lo", "up"])
     host([*ip, "link", "add", BRIDGE, "type", "bridge", "forward_delay", "0"])
     # Gratuitous ARPs after a failover must reach the client at once.
     host([*ip, "link", "set", BRIDGE, "type", "bridge", "ageing_time", "300"])
@@ -51,7 +40,7 @@ def create_switch(plan: LabPlan, lab: str) -> None:
 
 def create_router(plan: LabPlan, lab: str) -> None:
     ns = machine_namespace(lab, plan.router.name)
-    _add_namespace(ns)
+    add_namespace(ns)
     host(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
     plug(plan, lab, plan.router.name, interface="eth1", mac=None, address=str(plan.router.address), gateway=None)
 
@@ -59,7 +48,7 @@ def create_router(plan: LabPlan, lab: str) -> None:
 def create_machine_namespace(lab: str, machine: str) -> str:
     ns = machine_namespace(lab, machine)
     if not namespace_exists(ns):
-        _add_namespace(ns)
+        add_namespace(ns)
     return ns
 
 
@@ -107,8 +96,3 @@ def remove_all(plan: LabPlan, lab: str) -> None:
     for machine in [*plan.node_names, plan.router.name]:
         host(["ip", "netns", "del", machine_namespace(lab, machine)], check=False)
     host(["ip", "netns", "del", lab_namespace(lab)], check=False)
-
-
-def _add_namespace(name: str) -> None:
-    host(["ip", "netns", "del", name], check=False)
-    host(["ip", "netns", "add", name])

@@ -1,0 +1,76 @@
+"""Network namespaces that belong to a lab, shared by the backends: their names, their making
+and removal, and a TCP connection opened from inside one while the harness stays in the root
+namespace (the root namespace never gets a route to a lab subnet).
+
+>>> sock = connect_in("halab-pcs", "192.168.121.12", 22, timeout_s=10)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+import threading
+from pathlib import Path
+
+from harness.backends.local.host import host
+from harness.errors import HalabError
+
+NETNS_DIR = Path("/run/netns")
+_CLONE_NEWNET = 0x40000000
+
+
+def lab_namespace(lab: str) -> str:
+    return f"halab-{lab}"
+
+
+def namespace_exists(name: str) -> bool:
+    return (NETNS_DIR / name).exists()
+
+
+def add_namespace(name: str) -> None:
+    """A fresh namespace called `name` (a stale one of that name is removed first), loopback up."""
+    host(["ip", "netns", "del", name], check=False)
+    host(["ip", "netns", "add", name])
+    host(["ip", "-n", name, "link", "set", "lo", "up"])
+
+
+def delete_namespace(name: str) -> None:
+    host(["ip", "netns", "del", name], check=False)
+
+
+def namespace_pids(name: str) -> list[int]:
+    """Processes whose network namespace is `name` (what must be stopped before it goes)."""
+    if not namespace_exists(name):
+        return []
+    listed = host(["ip", "netns", "pids", name], check=False)
+    return [int(pid) for pid in listed.stdout.split()]
+
+
+def connect_in(namespace: str, address: str, port: int, *, timeout_s: float) -> socket.socket:
+    """A TCP socket connected from inside `namespace`. A short-lived thread enters the namespace
+    (setns acts on the calling thread only) and makes the socket, which stays in that namespace
+    for its whole life; the harness's other threads never leave the root namespace."""
+    made: list[socket.socket] = []
+    failed: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            with (NETNS_DIR / namespace).open("rb") as handle:
+                libc = ctypes.CDLL(None, use_errno=True)
+                if libc.setns(handle.fileno(), _CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+            made.append(socket.create_connection((address, port), timeout=timeout_s))
+        except BaseException as error:  # handed to the caller's thread
+            failed.append(error)
+
+    thread = threading.Thread(target=connect, name=f"connect-in-{namespace}", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 5)
+    if made:
+        return made[0]
+    cause = failed[0] if failed else TimeoutError(f"no connection within {timeout_s:.0f} s")
+    raise HalabError(
+        f"cannot reach {address}:{port} from the lab namespace {namespace} ({cause})",
+        fix=f"halab status shows whether the machine runs; ip netns exec {namespace} ip addr shows the lab's side",
+    )

@@ -1,0 +1,223 @@
+"""Grade a class: every archive of a folder read safely, each valid one rebuilt on fresh local
+nodes and graded with its variant's rubric, several at once, and one summary for the class.
+One broken submission never stops the others: it is refused or failed, with the reason, in the
+summary.
+
+    outcomes = grade_batch(find_archives(Path("submissions")), Path("reports/class"), parallel=3)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from harness.errors import HalabError
+from harness.grading.rubric import load_rubric
+from harness.grading.session import GradingRun, grade_lab
+from harness.lab import check_lab_name, running_labs
+from harness.paths import state_root
+from harness.plan import available_labs, load_plan
+from harness.progress import say
+from harness.report.grade_reports import append_gradebook, write_grade_reports
+from harness.submissions.archive import read_archive
+from harness.submissions.rebuild import plan_rebuild, rebuild, write_plan
+from harness.submissions.submission import Submission, from_members
+
+GRADED, REFUSED, FAILED = "graded", "refused", "failed"
+# Memory of one rebuilt node (PSS) by variant, measured with benchmarks/batch_grading.py;
+# pcsd is never started on a rebuilt node, which leaves a pcs node about as small as a crmsh one.
+NODE_MIB = {"pcs": 110, "crmsh": 110, "heartbeat": 40}
+HOST_RESERVE_MIB = 1024
+LABS_PER_CORE = 1.5  # a rebuild mostly waits (Pacemaker's election): a little more than one per core
+MAX_PARALLEL = 8
+
+
+@dataclass
+class Outcome:
+    archive: Path
+    student: str
+    variant: str = ""
+    state: str = FAILED
+    reason: str = ""
+    run: GradingRun | None = None
+    notes: tuple[str, ...] = ()
+    duration_s: float = 0.0
+    reports: dict[str, Path] = field(default_factory=dict)
+
+
+def find_archives(target: Path) -> list[Path]:
+    """An archive, or every file of a folder (hidden files aside): what is not an archive is refused."""
+    if target.is_file():
+        return [target]
+    if not target.is_dir():
+        raise HalabError(f"{target} is neither a submission archive nor a folder of them",
+                         fix="halab grade submissions/ (a folder of .tar.gz written by halab collect)")
+    return sorted(p for p in target.iterdir() if not p.name.startswith(".") and not p.is_dir())
+
+
+def default_parallelism(variants: Sequence[str], cores: int | None = None, available_mib: float | None = None) -> int:
+    """Labs at once: about one and a half per core (a rebuild mostly waits), and as many as the
+    available memory holds, less a reserve for the host, at two nodes per lab."""
+    cores = cores or len(os.sched_getaffinity(0))
+    available_mib = available_mib if available_mib is not None else _available_mib()
+    lab_mib = 2 * max((NODE_MIB.get(v, max(NODE_MIB.values())) for v in variants), default=max(NODE_MIB.values()))
+    by_memory = int((available_mib - HOST_RESERVE_MIB) // lab_mib)
+    return max(1, min(int(cores * LABS_PER_CORE), by_memory, MAX_PARALLEL))
+
+
+def _available_mib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def read_submissions(archives: Sequence[Path]) -> tuple[list[tuple[Path, Submission]], list[Outcome]]:
+    """Valid submissions, and refusals naming the file and the entry; a second archive for the
+    same student and variant is refused too (its reports would overwrite the first one's)."""
+    variants = tuple(available_labs())
+    valid: list[tuple[Path, Submission]] = []
+    refused: list[Outcome] = []
+    seen: dict[tuple[str, str], Path] = {}
+    for path in archives:
+        try:
+            submission = from_members(path, read_archive(path), variants)
+        except HalabError as error:
+            refused.append(Outcome(path, path.name.split(".")[0], state=REFUSED, reason=str(error)))
+            continue
+        key = (submission.student, submission.variant)
+        if key in seen:
+            refused.append(Outcome(path, submission.student, submission.variant, REFUSED,
+                                   f"{path.name}: refused: {submission.student} already handed in {seen[key].name}"))
+            continue
+        seen[key] = path
+        valid.append((path, submission))
+    return valid, refused
+
+
+class _LabNames:
+    """Lab names for rebuilt clusters (prefix + number), never one that is up or in use here."""
+
+    def __init__(self, prefix: str) -> None:
+        check_lab_name(prefix + "1")
+        self.prefix, self.taken, self.lock = prefix, set[str](), threading.Lock()
+
+    def take(self) -> str:
+        with self.lock:
+            up = {record.name for record in running_labs()}
+            for number in range(1, 10**6):
+                name = f"{self.prefix}{number}"
+                if name not in up and name not in self.taken and not (state_root() / "rebuilt" / name).exists():
+                    self.taken.add(check_lab_name(name))
+                    return name
+        raise HalabError("no free lab name")
+
+    def give_back(self, name: str) -> None:
+        with self.lock:
+            self.taken.discard(name)
+
+
+class _Progress:
+    """One line per event, with where the class stands: done, running, waiting."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.running, self.lock = total, 0, 0, threading.Lock()
+
+    def event(self, student: str, message: str, *, started: bool = False, finished: bool = False) -> None:
+        with self.lock:
+            self.running += started - finished
+            self.done += finished
+            say(f"[{self.done}/{self.total} done, {self.running} running] {student}: {message}")
+
+
+def grade_batch(
+    archives: Sequence[Path], out: Path, *, rubrics: Mapping[str, Path] | None = None, parallel: int | None = None,
+    name_prefix: str = "sub", grade_one: Callable[[Submission, str, Path], tuple[GradingRun, tuple[str, ...]]] | None = None,
+) -> list[Outcome]:
+    """Grade every archive; write each student's reports, the gradebook and the class summary."""
+    valid, refused = read_submissions(archives)
+    progress = _Progress(len(archives))
+    for outcome in refused:
+        progress.event(outcome.student, outcome.reason.splitlines()[0], finished=True)
+    chosen_rubrics = {**{v: load_plan(v).folder / "rubric.yaml" for v in available_labs()}, **(rubrics or {})}
+    workers = parallel or default_parallelism([s.variant for _, s in valid])
+    names = _LabNames(name_prefix)
+    say(f"grading {len(valid)} submissions, {workers} at once ({len(refused)} refused)")
+
+    def one(item: tuple[Path, Submission]) -> Outcome:
+        path, submission = item
+        outcome = Outcome(path, submission.student, submission.variant)
+        started = time.monotonic()
+        rubric = chosen_rubrics[submission.variant]
+        if not rubric.is_file():
+            outcome.reason = f"no rubric for the {submission.variant} lab ({rubric})"
+            progress.event(submission.student, outcome.reason, finished=True)
+            return outcome
+        name = names.take()
+        progress.event(submission.student, f"rebuilding the {submission.variant} lab as {name}", started=True)
+        try:
+            outcome.run, outcome.notes = (grade_one or grade_submission)(submission, name, rubric)
+            outcome.state = GRADED
+        except HalabError as error:
+            outcome.reason = str(error)
+        except Exception as error:  # noqa: BLE001 - one broken submission never stops the others
+            outcome.reason = f"halab broke on this submission: {error!r}"
+        finally:
+            names.give_back(name)
+        outcome.duration_s = time.monotonic() - started
+        result = outcome.run.grade.summary if outcome.run else f"not graded: {outcome.reason.splitlines()[0]}"
+        progress.event(submission.student, f"{result} ({outcome.duration_s:.0f} s)", finished=True)
+        return outcome
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        graded = list(pool.map(one, valid))
+    outcomes = sorted(graded + refused, key=lambda o: (o.student, o.archive.name))
+    write_class_reports(out, outcomes)
+    return outcomes
+
+
+def grade_submission(submission: Submission, name: str, rubric: Path) -> tuple[GradingRun, tuple[str, ...]]:
+    """Rebuild one student's cluster as lab `name`, grade it, and remove it whatever happens."""
+    from harness.run import bring_up, tear_down
+
+    folder = state_root() / "rebuilt" / name  # the plan lives as long as the lab
+    variant = load_plan(submission.variant)
+    load_rubric(rubric)
+    rebuild_plan = plan_rebuild(submission, variant)
+    if folder.exists() or any(record.name == name for record in running_labs()):
+        raise HalabError(f"lab {name} is already up or was left behind", fix=f"halab down --name {name}; rm -r {folder}")
+    try:
+        plan = write_plan(rebuild_plan, variant, folder)
+        up = bring_up(plan, name, provision=False)
+        try:
+            rebuilt = rebuild(up.backend, submission)
+            run = grade_lab(name, rubric, include_hidden=True)
+        finally:
+            tear_down(name)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return run, rebuild_plan.notes + rebuilt.notes
+
+
+def write_class_reports(out: Path, outcomes: Sequence[Outcome]) -> dict[str, Path]:
+    """Each graded student's reports, the gradebook (graded students, importable as is) and the
+    class summary (everyone, refused and failed included, with the reason)."""
+    from harness.submissions.summary import summary_csv, summary_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    gradebook = out / "gradebook.csv"
+    gradebook.unlink(missing_ok=True)
+    for outcome in outcomes:
+        if outcome.run is not None:
+            outcome.reports = write_grade_reports(out, outcome.student, outcome.run)
+            append_gradebook(gradebook, outcome.student, outcome.run)
+    paths = {"gradebook": gradebook, "summary_html": out / "class-summary.html", "summary_csv": out / "class-summary.csv"}
+    paths["summary_html"].write_text(summary_html(outcomes, out))
+    paths["summary_csv"].write_text(summary_csv(outcomes))
+    return paths
