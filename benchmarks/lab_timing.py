@@ -15,11 +15,13 @@ import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Sequence
 
+from harness.backends import Backend
 from harness.backends.local import cgroups
 from harness.image import ensure_image
-from harness.plan import load_plan
-from harness.run import expected_faults, lab_up, run_faults
+from harness.plan import LabPlan, load_plan
+from harness.run import LabUp, expected_faults, lab_up, run_faults
 
 LAB = "benchlab"
 
@@ -36,6 +38,36 @@ def pss_mib(lab: str, node: str) -> float:
     return total_kib / 1024
 
 
+def print_bring_up(up: LabUp, plan: LabPlan) -> None:
+    """The bring-up until the VIP answers: boot, then each document step."""
+    print(f"\nbring-up of lab {plan.name} until the VIP answers: {up.phases['up_to_vip_s']:.1f} s")
+    print(f"  boot of the machines (parallel): {up.phases['boot_s']:.1f} s")
+    for step in up.steps:
+        print(f"  step {step.step.number:>2} on {step.node}: {step.result.duration_s:5.1f} s  "
+              f"{step.step.heading} | {step.step.body.strip().splitlines()[0][:60]}")
+    # A step for several nodes runs on them at once: it costs its slowest node.
+    slowest: dict[int, float] = defaultdict(float)
+    for step in up.steps:
+        slowest[step.step.number] = max(slowest[step.step.number], step.result.duration_s)
+    accounted = up.phases["boot_s"] + sum(slowest.values())
+    print(f"  waiting for the VIP after the last step, and harness overhead: {up.phases['up_to_vip_s'] - accounted:.1f} s")
+
+
+def fault_downtimes(backend: Backend, faults: Sequence[str], runs: int) -> dict[str, list[float]]:
+    """Each fault's downtime in seconds, `runs` times over (0 when clients saw no outage)."""
+    downtimes: dict[str, list[float]] = defaultdict(list)
+    started = time.monotonic()
+    for _ in range(runs):
+        fault_runs, _samples = run_faults(backend, faults)
+        for run in fault_runs:
+            downtimes[run.fault].append(run.downtime_s or 0.0)
+    print(f"\nfault downtime over {runs} runs (matrix took {time.monotonic() - started:.0f} s):")
+    for fault, values in downtimes.items():
+        ms = [v * 1000 for v in values]
+        print(f"  {fault:<16} min {min(ms):7.0f} ms  median {statistics.median(ms):7.0f} ms  max {max(ms):7.0f} ms")
+    return dict(downtimes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default="pcs")
@@ -50,32 +82,11 @@ def main() -> None:
 
     plan = load_plan(args.lab)
     with lab_up(plan, LAB) as up:
-        print(f"\nwarm bring-up of lab {plan.name} until the VIP answers: {up.phases['up_to_vip_s']:.1f} s")
-        print(f"  boot of {len(plan.nodes)} nodes (parallel): {up.phases['boot_s']:.1f} s")
-        for step in up.steps:
-            print(f"  step {step.step.number:>2} on {step.node}: {step.result.duration_s:5.1f} s  "
-                  f"{step.step.heading} | {step.step.body.strip().splitlines()[0][:60]}")
-        # A step for several nodes runs on them at once: it costs its slowest node.
-        slowest: dict[int, float] = defaultdict(float)
-        for step in up.steps:
-            slowest[step.step.number] = max(slowest[step.step.number], step.result.duration_s)
-        accounted = up.phases["boot_s"] + sum(slowest.values())
-        print(f"  waiting for the VIP after the last step, and harness overhead: {up.phases['up_to_vip_s'] - accounted:.1f} s")
-
+        print_bring_up(up, plan)
         print("\nmemory per node (PSS of every process in the node):")
         for node in plan.node_names:
             print(f"  {node}: {pss_mib(LAB, node):.0f} MiB")
-
-        downtimes: dict[str, list[float]] = defaultdict(list)
-        started = time.monotonic()
-        for _ in range(args.runs):
-            runs, _samples = run_faults(up.backend, expected_faults(plan))
-            for run in runs:
-                downtimes[run.fault].append(run.downtime_s or 0.0)
-        print(f"\nfault downtime over {args.runs} runs (matrix took {time.monotonic() - started:.0f} s):")
-        for fault, values in downtimes.items():
-            ms = [v * 1000 for v in values]
-            print(f"  {fault:<16} min {min(ms):7.0f} ms  median {statistics.median(ms):7.0f} ms  max {max(ms):7.0f} ms")
+        fault_downtimes(up.backend, expected_faults(plan), args.runs)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,21 @@ def _parser() -> argparse.ArgumentParser:
     _lab_options(up)
     up.add_argument("--no-provision", action="store_true", help="boot the machines only")
 
+    connect = command("connect", _connect, "record a student's own cluster, reached over SSH, as a lab: status, "
+                      "check, grade and fault then work on it (preflight first; nothing on the nodes is changed)")
+    connect.add_argument("--inventory", type=Path, help="the nodes, VIP, user and key in YAML "
+                         "(see README: Grading a student's own cluster); the flags below override it")
+    connect.add_argument("--name", help="name of this lab (default: the variant's name)")
+    connect.add_argument("--lab", dest="variant", help="lab variant it follows: a folder under labs/ (e.g. pcs)")
+    connect.add_argument("--node", action="append", metavar="NAME=ADDRESS", help="a node, in the variant's order (twice)")
+    connect.add_argument("--vip", help="the cluster's floating address")
+    connect.add_argument("--user", help="who logs in (default root)")
+    connect.add_argument("--key", help="private key file")
+    connect.add_argument("--port", type=int, help="SSH port of every node (default 22)")
+    connect.add_argument("--sudo", action=argparse.BooleanOptionalAction, default=None,
+                         help="run commands through sudo -n (default: when the user is not root)")
+    connect.add_argument("--netns", help="reach the nodes from inside this network namespace, e.g. a halab lab's")
+
     for name, handler, help in (
         ("status", _status, "show the labs that are up, their machines and their cluster"),
         ("heal", _heal, "heal every fault a harness left applied"),
@@ -106,6 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     image = command("image", _image, "build the base image of the local backend (cached)")
     image.add_argument("action", choices=["build"])
     image.add_argument("--rebuild", action="store_true", help="build again even if cached")
+
+    box = command("box", _box, "build the offline libvirt box of the Vagrant backend from Debian's packages (cached)")
+    box.add_argument("action", choices=["build"])
+    box.add_argument("--rebuild", action="store_true", help="build again even if cached")
     return parser
 
 
@@ -149,6 +168,42 @@ def _up(args: argparse.Namespace) -> None:
                   options=_backend_options(args))
     print(f"lab {up.backend.lab} is up ({', '.join(f'{k} {v:.1f}' for k, v in up.phases.items())}); "
           f"the VIP is {plan.vip_url} (reachable from the lab namespace {up.backend.client_netns()})")
+
+
+def _connect(args: argparse.Namespace) -> None:
+    from harness.backends.ssh.inventory import dump_inventory, load_inventory, parse_inventory
+    from harness.paths import state_root
+    from harness.plan import load_plan
+    from harness.run import tear_down
+
+    nodes = None
+    if args.node:
+        pairs = [item.partition("=") for item in args.node]
+        if any(not sep or not name for name, sep, _ in pairs):
+            raise HalabError("--node takes NAME=ADDRESS", fix="e.g. --node node1=192.168.56.10 --node node2=192.168.56.20")
+        nodes = [{"name": name, "address": address} for name, _, address in pairs]
+    flags = {"variant": args.variant, "vip": args.vip, "user": args.user, "key": args.key, "port": args.port,
+             "sudo": args.sudo, "netns": args.netns, "nodes": nodes}
+    given = {key: value for key, value in flags.items() if value is not None}
+    if args.inventory is None and not given:
+        raise HalabError("say how to reach the nodes", fix="--inventory FILE, or --lab, --node NAME=ADDRESS (twice), --vip, --key")
+    inventory = (load_inventory(args.inventory, given) if args.inventory
+                 else parse_inventory(given, "the command line", {key: f"--{key}" for key in given}))
+    name = labs.check_lab_name(args.name or inventory.variant)
+    # The lab keeps its own copy: it reopens from any process, whatever becomes of the file given.
+    path = state_root() / "labs" / name / "inventory.yaml"
+    labs.create(load_plan(inventory.variant), name, "ssh", {"inventory": str(path)})
+    try:
+        path.touch(mode=0o600)  # it may hold a password
+        path.write_text(dump_inventory(inventory))
+        backend = labs.find_lab(name).open()
+        backend.preflight()
+    except BaseException:
+        tear_down(name)
+        raise
+    print(f"lab {name}: {inventory.variant} on {', '.join(f'{n.name} ({n.address})' for n in inventory.nodes)}, "
+          f"reached over SSH as {inventory.user}{' with sudo' if inventory.sudo else ''}; "
+          f"now: halab status / check / grade --name {name} (halab down --name {name} forgets it)")
 
 
 def _status(args: argparse.Namespace) -> None:
@@ -323,6 +378,13 @@ def _image(args: argparse.Namespace) -> None:
 
     image = ensure_image(rebuild=args.rebuild)
     print(f"base image {image.name}: {image.rootfs}")
+
+
+def _box(args: argparse.Namespace) -> None:
+    from harness.backends.vagrant.box import ensure_box, vagrant_home
+
+    box = ensure_box(rebuild=args.rebuild)
+    print(f"Vagrant box {box.name} (VAGRANT_HOME={vagrant_home()}): halab up --backend vagrant --lab pcs uses it")
 
 
 if __name__ == "__main__":

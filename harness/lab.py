@@ -43,9 +43,12 @@ def _record_file(name: str) -> Path:
 
 
 def save_record(record: LabRecord) -> None:
+    """Written whole or not at all: other processes and threads list the labs while one is made."""
     path = _record_file(record.name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(record), indent=2) + "\n")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(asdict(record), indent=2) + "\n")
+    partial.replace(path)
 
 
 def forget(name: str) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import socket
 import threading
+import time
 from pathlib import Path
 
 from harness.backends.local.host import host
@@ -45,6 +47,35 @@ def namespace_pids(name: str) -> list[int]:
         return []
     listed = host(["ip", "netns", "pids", name], check=False)
     return [int(pid) for pid in listed.stdout.split()]
+
+
+def stop_processes(name: str, *, only: str = "", grace_s: float = 15.0) -> None:
+    """Stop the processes of namespace `name` (those whose command line contains `only`, if
+    given): SIGTERM, then SIGKILL to those left after `grace_s`. Raises if any survive."""
+
+    def targets() -> list[int]:
+        return [pid for pid in namespace_pids(name) if only in _command_line(pid)]
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in targets():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace_s
+        while targets() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    left = targets()
+    if left:
+        raise HalabError(f"processes in the namespace {name} would not stop: {left}",
+                         fix=f"ps -p {','.join(map(str, left))}; kill -9 them, then try again")
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def connect_in(namespace: str, address: str, port: int, *, timeout_s: float) -> socket.socket:

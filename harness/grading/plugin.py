@@ -24,6 +24,7 @@ from harness.lab import find_lab
 from harness.plan import LabPlan
 from harness.stacks import Stack, stack_for
 
+TIMELINE_BEFORE_S = 3.0  # how much of the calm before a fault its plot shows
 RESULTS = pytest.StashKey[list[CheckResult]]()
 TIMELINES = pytest.StashKey[dict[str, dict[str, Any]]]()
 
@@ -161,19 +162,34 @@ def expected(request: pytest.FixtureRequest, rubric: Rubric | None) -> dict[str,
 @pytest.fixture(scope="session")
 def fault_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], FaultRun]:
     """Run a fault once per session (probed, healed, judged); keep its record and its timeline
-    (the probe samples around it) for the report's plot."""
+    (the probe samples around it) for the report's plot. The first fault asked for runs every
+    fault the session's checks will ask for, one after the other under one prober: starting a
+    prober and reading the timing once, not once per fault."""
     from harness.faults import fault_named
     from harness.run import run_faults
 
     done: dict[str, FaultRun] = {}
     timelines = request.config.stash[TIMELINES]
+    wanted = [item.callspec.params["fault_name"] for item in request.session.items
+              if hasattr(item, "callspec") and "fault_name" in item.callspec.params]
+
+    def applicable(name: str) -> bool:
+        """A power-off needs a backend that can power the node back on (not a student's VM over SSH)."""
+        return lab.can_power_cycle or not fault_named(name).needs_power_cycle
 
     def run(name: str) -> FaultRun:
-        if fault_named(name).needs_power_cycle and not lab.can_power_cycle:
+        if not applicable(name):
             pytest.skip(f"{name} is not applicable here: this backend cannot power a node back on")
         if name not in done:
-            (done[name],), samples = run_faults(lab, [name])
-            timelines[name] = {"run": asdict(done[name]), "samples": [s.to_json() for s in samples]}
+            names = [n for n in dict.fromkeys([*wanted, name]) if n not in done and applicable(n)]
+            runs, samples = run_faults(lab, names)
+            for index, fault in enumerate(runs):
+                done[fault.fault] = fault
+                # Each plot shows its own fault: from just before it to just before the next one.
+                start = fault.injected_at - TIMELINE_BEFORE_S
+                end = runs[index + 1].injected_at - TIMELINE_BEFORE_S if index + 1 < len(runs) else float("inf")
+                timelines[fault.fault] = {"run": asdict(fault),
+                                          "samples": [s.to_json() for s in samples if start <= s.start < end]}
         return done[name]
 
     return run

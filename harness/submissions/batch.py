@@ -127,13 +127,16 @@ class _Progress:
     """One line per event, with where the class stands: done, running, waiting."""
 
     def __init__(self, total: int) -> None:
-        self.total, self.done, self.running, self.lock = total, 0, 0, threading.Lock()
+        self.total, self.done, self.running, self.lock = total, 0, set[Path](), threading.Lock()
 
-    def event(self, student: str, message: str, *, started: bool = False, finished: bool = False) -> None:
+    def event(self, outcome: Outcome, message: str, *, started: bool = False, finished: bool = False) -> None:
         with self.lock:
-            self.running += started - finished
-            self.done += finished
-            say(f"[{self.done}/{self.total} done, {self.running} running] {student}: {message}")
+            if started:
+                self.running.add(outcome.archive)
+            if finished:
+                self.running.discard(outcome.archive)
+                self.done += 1
+            say(f"[{self.done}/{self.total} done, {len(self.running)} running] {outcome.student}: {message}")
 
 
 def grade_batch(
@@ -144,7 +147,7 @@ def grade_batch(
     valid, refused = read_submissions(archives)
     progress = _Progress(len(archives))
     for outcome in refused:
-        progress.event(outcome.student, outcome.reason.splitlines()[0], finished=True)
+        progress.event(outcome, outcome.reason.splitlines()[0], finished=True)
     chosen_rubrics = {**{v: load_plan(v).folder / "rubric.yaml" for v in available_labs()}, **(rubrics or {})}
     workers = parallel or default_parallelism([s.variant for _, s in valid])
     names = _LabNames(name_prefix)
@@ -157,10 +160,10 @@ def grade_batch(
         rubric = chosen_rubrics[submission.variant]
         if not rubric.is_file():
             outcome.reason = f"no rubric for the {submission.variant} lab ({rubric})"
-            progress.event(submission.student, outcome.reason, finished=True)
+            progress.event(outcome, outcome.reason, finished=True)
             return outcome
         name = names.take()
-        progress.event(submission.student, f"rebuilding the {submission.variant} lab as {name}", started=True)
+        progress.event(outcome, f"rebuilding the {submission.variant} lab as {name}", started=True)
         try:
             outcome.run, outcome.notes = (grade_one or grade_submission)(submission, name, rubric)
             outcome.state = GRADED
@@ -172,7 +175,7 @@ def grade_batch(
             names.give_back(name)
         outcome.duration_s = time.monotonic() - started
         result = outcome.run.grade.summary if outcome.run else f"not graded: {outcome.reason.splitlines()[0]}"
-        progress.event(submission.student, f"{result} ({outcome.duration_s:.0f} s)", finished=True)
+        progress.event(outcome, f"{result} ({outcome.duration_s:.0f} s)", finished=True)
         return outcome
 
     with ThreadPoolExecutor(max(1, workers)) as pool:

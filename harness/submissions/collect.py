@@ -78,8 +78,8 @@ def parse_collected(node: str, output: str) -> NodeEvidence:
     def first(key: str) -> str:
         return next((line.strip() for line in sections.get(key, []) if line.strip()), "")
 
-    units = tuple(UnitFact(u, *(sections.get(f"unit {u}", []) + ["unknown", "unknown"])[:2]) for u in UNITS)
-    files = tuple((path, _b64(first(f"file {path}"))) for path in FILES if f"file {path}" in sections)
+    units = tuple(UnitFact(u, *(sections.get(f"unit {u}", []) + ["unknown", "unknown"])[:2]) for u in sorted(UNITS))
+    files = tuple((path, _b64(first(f"file {path}"))) for path in sorted(FILES) if f"file {path}" in sections)
     secrets = []
     for path in SECRET_FILES:
         body = sections.get(f"secret {path}", [])
@@ -87,7 +87,7 @@ def parse_collected(node: str, output: str) -> NodeEvidence:
             mode, _, owner = body[0].partition(" ")
             secrets.append(FileFact(path, True, mode, owner, body[1].strip()))
     cib = _b64(first("cib")).decode(errors="replace")
-    packages = tuple(tuple(line.split(" ", 1)) for line in sections.get("packages", []) if " " in line)
+    packages = tuple(sorted(tuple(line.split(" ", 1)) for line in sections.get("packages", []) if " " in line))
     gateway = first("gateway")
     return NodeEvidence(
         name=node, hostname=first("hostname"), units=units, files=files, secrets=tuple(secrets),

@@ -25,7 +25,7 @@ from harness.errors import HalabError
 from harness.plan import LabPlan, NodePlan, load_plan
 from harness.probe.fetch import fetch
 from harness.stacks.cib import parse_cib
-from harness.submissions.submission import AUTHKEYS, COROSYNC_AUTHKEY, FILES, NodeEvidence, Submission
+from harness.submissions.submission import AUTHKEYS, COROSYNC_AUTHKEY, FILES, Interface, NodeEvidence, Submission
 from harness.wait import wait_until
 
 VIP_TIMEOUT_S = 90.0
@@ -113,7 +113,9 @@ def _addresses(texts: Iterable[str]) -> list[IPv4Address]:
     return found
 
 
-def _node_address(node: NodeEvidence, other: NodeEvidence, not_node: set[IPv4Address]):  # type: ignore[no-untyped-def]
+def _node_address(
+    node: NodeEvidence, other: NodeEvidence, not_node: set[IPv4Address]
+) -> tuple[Interface, IPv4Interface]:
     """The node's interface and address on the cluster network: the one that shares a subnet
     with the other node, else its first IPv4 address that is not a VIP."""
     candidates = [(i, a) for i in node.interfaces for a in i.addresses

@@ -1,7 +1,7 @@
 """One SSH connection per node (paramiko), opened on first use and again after a loss; commands
 quoted once, run through `sudo -n` when the user is not root, with a timeout always.
 
->>> node = NodeConnection(inventory, inventory.node("node1"), known_hosts)
+>>> node = NodeConnection(inventory, inventory.nodes[0], known_hosts)
 >>> node.run(["systemctl", "is-active", "pacemaker"]).stdout
 'active\\n'
 """
@@ -89,7 +89,8 @@ class NodeConnection:
             if self._client is not None and transport is not None and transport.is_active():
                 return self._client
             self.close()
-            self._client = self._login(self._socket())
+            key = self._private_key()  # before any socket: a wrong key file is the teacher's, not the node's
+            self._client = self._login(self._socket(), key)
             return self._client
 
     def close(self) -> None:
@@ -107,12 +108,12 @@ class NodeConnection:
             raise HalabError(
                 f"{self.node.name} is unreachable: nothing answers SSH at {address} port {port}"
                 + (f" (from network namespace {netns})" if netns else ""),
-                evidence=str(error),
+                evidence=error.what if isinstance(error, HalabError) else str(error),
                 fix="is the machine running, sshd started (systemctl status ssh), and the address and port "
-                    f"in {self.inventory.source} right?",
+                    "in the inventory right?",
             ) from None
 
-    def _login(self, sock: socket.socket) -> paramiko.SSHClient:
+    def _login(self, sock: socket.socket, key: paramiko.PKey | None) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
         self.known_hosts.touch(mode=0o600)
@@ -122,8 +123,7 @@ class NodeConnection:
         try:
             client.connect(
                 str(self.node.address), port=self.node.port, username=self.inventory.user,
-                key_filename=str(self.inventory.key) if self.inventory.key else None,
-                password=self.inventory.password, sock=sock, timeout=CONNECT_TIMEOUT_S,
+                pkey=key, password=self.inventory.password, sock=sock, timeout=CONNECT_TIMEOUT_S,
                 banner_timeout=CONNECT_TIMEOUT_S, auth_timeout=CONNECT_TIMEOUT_S,
                 allow_agent=False, look_for_keys=False,
             )
@@ -150,6 +150,18 @@ class NodeConnection:
         if transport is not None:
             transport.set_keepalive(KEEPALIVE_S)
         return client
+
+    def _private_key(self) -> paramiko.PKey | None:
+        if self.inventory.key is None:
+            return None
+        try:
+            return paramiko.PKey.from_path(self.inventory.key)
+        except paramiko.PasswordRequiredException:
+            raise HalabError(f"the key {self.inventory.key} is protected by a passphrase",
+                             fix="give halab a key of its own without one (ssh-keygen -N '')") from None
+        except (paramiko.SSHException, OSError, ValueError) as error:
+            raise HalabError(f"{self.inventory.key} is not a private key halab can read ({error})",
+                             fix="give the private key file, not the .pub") from None
 
     def _open_channel(self) -> paramiko.Channel:
         try:

@@ -64,12 +64,6 @@ class Inventory:
     netns: str | None
     nodes: tuple[NodeAccess, ...]
 
-    def node(self, name: str) -> NodeAccess:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise HalabError(f"{self.source} names no node {name!r}", fix=f"use one of: {', '.join(n.name for n in self.nodes)}")
-
     def apply(self, plan: LabPlan) -> LabPlan:
         """The variant's plan with the student's names, addresses and VIP: what checks and faults see."""
         if plan.name != self.variant:
@@ -155,10 +149,19 @@ def parse_inventory(data: Any, source: str, where: dict[str, str] | None = None)
     return Inventory(source, variant, vip, subnet, user, key, password, sudo, netns, nodes)
 
 
-def dump_inventory(data: dict[str, Any]) -> str:
-    """Settings given as flags, written as the inventory file the lab record then points to."""
-    plain = {k: v for k, v in data.items() if k != LINE and v is not None}
-    return "# written by halab connect from its command-line flags\n" + yaml.safe_dump(plain, sort_keys=False)
+def dump_inventory(inventory: Inventory) -> str:
+    """The inventory as the lab keeps it (key path made absolute, flags merged in): the lab
+    record points at this copy, so any later process reads the same."""
+    settings = {
+        "variant": inventory.variant, "vip": str(inventory.vip),
+        "subnet": str(inventory.subnet) if inventory.subnet else None, "user": inventory.user,
+        "key": str(inventory.key) if inventory.key else None, "password": inventory.password,
+        "sudo": inventory.sudo, "netns": inventory.netns,
+        "nodes": [{"name": n.name, "address": str(n.address), "port": n.port,
+                   **({"page_marker": n.page_marker} if n.page_marker else {})} for n in inventory.nodes],
+    }
+    return "# written by halab connect\n" + yaml.safe_dump({k: v for k, v in settings.items() if v is not None},
+                                                            sort_keys=False)
 
 
 def _nodes(raw: Any, plan: LabPlan, default_port: int, refuse: Any) -> tuple[NodeAccess, ...]:

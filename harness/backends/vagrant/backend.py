@@ -22,7 +22,7 @@ import vagrant
 
 from harness.backends.base import MachineStatus, debian_hosts
 from harness.backends.local.host import host
-from harness.backends.netns import lab_namespace, namespace_exists
+from harness.backends.netns import lab_namespace, namespace_exists, stop_processes
 from harness.backends.vagrant import machines as vm_settings
 from harness.backends.vagrant.box import ensure_box, vagrant_env
 from harness.backends.vagrant.hypervisor import Hypervisor, Libvirt, VirtualBox
@@ -102,6 +102,11 @@ class VagrantBackend:
     def settings_file(self) -> Path:
         return self.directory / "vagrant.json"
 
+    @property
+    def consoles(self) -> Path:
+        """Each VM's serial console, as a file (kernel and boot messages: the evidence when a VM hangs)."""
+        return self.directory / "consoles"
+
     # -- the lab as a whole ---------------------------------------------------------------
     def preflight(self) -> None:
         needed = ["vagrant"] + (["virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "dnsmasq"]
@@ -118,7 +123,10 @@ class VagrantBackend:
         box = self.box or (ensure_box().name if self.libvirt else vm_settings.DEFAULT_BOX)
         self.directory.mkdir(parents=True, exist_ok=True)
         uri = self.libvirt.uri if self.libvirt else None
-        self.settings_file.write_text(json.dumps(vm_settings.settings(self.plan, self.lab, box=box, libvirt_uri=uri)))
+        self.consoles.mkdir(exist_ok=True)
+        self.settings_file.write_text(json.dumps(
+            vm_settings.settings(self.plan, self.lab, box=box, libvirt_uri=uri, console_dir=str(self.consoles))
+        ))
         if self.libvirt:
             say(f"lab {self.lab}: starting its libvirtd in the namespace {self.libvirt.namespace}")
             self.libvirt.start()
@@ -139,6 +147,8 @@ class VagrantBackend:
         if self.libvirt is None:
             self._vagrant(VAGRANT_TIMEOUT_S).destroy()
             return
+        # A vagrant command an interrupted harness left running holds the machines' lock.
+        stop_processes(self.libvirt.namespace, only="/usr/bin/vagrant")
         if namespace_exists(self.libvirt.namespace) and self.libvirt.virsh("version", check=False).returncode == 0:
             try:
                 self._vagrant(VAGRANT_TIMEOUT_S).destroy()
@@ -232,8 +242,9 @@ class VagrantBackend:
         return self._ssh[name]
 
     def _hand_over(self, name: str) -> None:
-        """Make the VM what the lab document expects: the plan's address under the plan's
-        interface name, Debian's /etc/hosts, and the units the variant's install leaves enabled."""
+        """Make the VM what the lab document expects: its name, the plan's address under the
+        plan's interface name, Debian's /etc/hosts, and the units the variant's install leaves
+        enabled."""
         machine = self.machines[name]
         is_router = name == self.plan.router.name
         interface = "eth1" if is_router else self.plan.node(name).interface
@@ -248,6 +259,7 @@ class VagrantBackend:
         for path, content in files.items():
             run(["/bin/sh", "-c", 'cat > "$1"', "write", path], timeout=60, stdin=content).check()
         run(["/bin/sh", "-c", HANDOVER, "handover", machine.mac, interface], timeout=60).check()
+        run(["hostnamectl", "set-hostname", name], timeout=60).check()
         if not is_router and self.plan.enable_at_install:
             run(["systemctl", "enable", "--now", *self.plan.enable_at_install], timeout=180).check()
         wait_until(

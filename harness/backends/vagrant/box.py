@@ -30,11 +30,12 @@ from harness.progress import run_with_progress, say
 
 RECIPE = Path(__file__).with_name("box.toml")
 # Bump when the build steps below change in a way box.toml does not show.
-BUILD_STEPS_VERSION = "1"
+BUILD_STEPS_VERSION = "2"
 INSECURE_KEYS = "/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub"
 # The management NIC is the second in PCI order (the backend puts the lab's NIC first); the lab
 # NIC is configured by the backend at hand-over, from the plan.
-MGMT_NETWORK = "[Match]\nName=eth1\n\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=no\n"
+# The lease follows the MAC, as libvirt's DHCP server expects, not the machine-id.
+MGMT_NETWORK = "[Match]\nName=eth1\n\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=no\n\n[DHCPv4]\nClientIdentifier=mac\n"
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,13 @@ def _add_vagrant_user(tree: Path) -> None:
 
 
 def _configure_boot(tree: Path) -> None:
-    """What a VM needs that a container did not: its root file system, a DHCP client on the
-    management NIC (vagrant finds the VM by its lease), and no wait for a network that the lab
+    """What a VM needs that a container did not: its root file system, its own machine-id, a
+    DHCP client on the management NIC (vagrant finds the VM by its lease), and no wait for a network that the lab
     NIC will only get at hand-over."""
     (tree / "etc/fstab").write_text("/dev/vda / ext4 rw,noatime 0 1\n")
+    # Each VM gets its own machine-id at first boot: the image's D-Bus copy would give them all one.
+    (tree / "var/lib/dbus/machine-id").unlink(missing_ok=True)
+    (tree / "var/lib/dbus/machine-id").symlink_to("/etc/machine-id")
     (tree / "etc/systemd/network/90-halab-mgmt.network").write_text(MGMT_NETWORK)
     subprocess.run(["systemctl", f"--root={tree}", "enable", "systemd-networkd"], check=True, capture_output=True)
     subprocess.run(["systemctl", f"--root={tree}", "mask", "systemd-networkd-wait-online"], check=True,

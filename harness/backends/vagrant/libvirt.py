@@ -11,20 +11,16 @@ every process of that namespace, then remove it.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from ipaddress import IPv4Interface
 from pathlib import Path
 
 from harness.backends.local.host import host
-from harness.backends.netns import add_namespace, delete_namespace, lab_namespace, namespace_pids
+from harness.backends.netns import add_namespace, delete_namespace, lab_namespace, stop_processes
 from harness.backends.vagrant.box import vagrant_home
 from harness.backends.vagrant.daemons import BOUND
 from harness.backends.vagrant.hypervisor import virsh_command
-from harness.errors import HalabError
 from harness.plan import LabPlan
 from harness.wait import wait_until
 
@@ -116,17 +112,5 @@ class LabLibvirt:
     def stop(self) -> None:
         """Stop every process of the lab's namespace (libvirtd, virtlogd, qemu, dnsmasq), then
         remove the namespace; harmless when nothing is there."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in namespace_pids(self.namespace):
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + STOP_TIMEOUT_S
-            while namespace_pids(self.namespace) and time.monotonic() < deadline:
-                time.sleep(0.2)
-        left = namespace_pids(self.namespace)
-        if left:
-            raise HalabError(f"processes of lab {self.lab} would not stop: {left}",
-                             fix=f"ps -p {','.join(map(str, left))}; kill -9 them, then halab down again")
+        stop_processes(self.namespace, grace_s=STOP_TIMEOUT_S)
         delete_namespace(self.namespace)

@@ -58,9 +58,11 @@ def domain_prefix(lab: str) -> str:
     return f"halab-{lab}-"
 
 
-def settings(plan: LabPlan, lab: str, *, box: str, libvirt_uri: str | None = None) -> dict[str, object]:
+def settings(
+    plan: LabPlan, lab: str, *, box: str, libvirt_uri: str | None = None, console_dir: str | None = None
+) -> dict[str, object]:
     """Everything the Vagrantfile reads; `libvirt_uri` is the lab's own libvirtd (None: the
-    provider's default connection)."""
+    provider's default connection); each VM's serial console goes to a file in `console_dir`."""
     from harness.backends.vagrant.libvirt import LAB_NETWORK, MGMT_ADDRESS, MGMT_NETWORK, POOL
 
     return {
@@ -71,6 +73,7 @@ def settings(plan: LabPlan, lab: str, *, box: str, libvirt_uri: str | None = Non
         "machines": [asdict(machine) for machine in machines(plan)],
         "libvirt": {
             "uri": libvirt_uri,
+            "console_dir": console_dir,
             "lab_network": LAB_NETWORK,
             "lab_nic_slot": LAB_NIC_SLOT,
             "management_network": MGMT_NETWORK,

@@ -1,0 +1,194 @@
+"""Submissions end to end: `halab collect` from real labs of all three variants (one with planted
+defects), archives re-packed with more defects and hostile ones beside them, then `halab grade`
+of the folder rebuilding each cluster on fresh nodes, several at once.
+
+Lab names start with e2esub, so nobody else's labs are touched. The rubrics are the variants'
+own without their fault items: faults are tested elsewhere, configuration is what travels."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import yaml
+
+from harness.grading.session import grade_lab
+from harness.plan import load_plan
+from harness.run import lab_up
+from harness.submissions.archive import read_archive, write_archive
+
+pytestmark = pytest.mark.e2e
+
+# Planted on the live pcs lab before collecting: the same checks must fail live and rebuilt.
+PCS_DEFECTS = [("node2", "systemctl enable apache2"), ("node1", "chmod 0644 /etc/corosync/authkey")]
+PCS_FAILS = {"apache-disabled-at-boot", "authkey-identical-and-private"}
+
+
+def halab(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, **(env or {})})
+
+
+def config_rubric(variant: str, folder: Path) -> Path:
+    """The variant's rubric without fault items, nor the items that depend on them."""
+    data = yaml.safe_load((load_plan(variant).folder / "rubric.yaml").read_text())
+    faults = {item["id"] for item in data["checks"] if item["id"].startswith("fault-")}
+    data["checks"] = [item for item in data["checks"]
+                      if item["id"] not in faults and not faults & set(item.get("requires", []))]
+    path = folder / f"{variant}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def collect_from(variant: str, lab: str, folder: Path, rubric: Path) -> dict[str, object]:
+    """Bring the variant's lab up, collect it as is (and, for pcs, with defects planted, graded
+    live as well), then remove it."""
+    found: dict[str, object] = {}
+    with lab_up(load_plan(variant), lab) as up:
+        done = halab("collect", "--name", lab, "--student", f"{variant}-good", "-o", str(folder / f"{variant}-good.tar.gz"))
+        assert done.returncode == 0, done.stderr
+        if variant == "pcs":
+            for node, command in PCS_DEFECTS:
+                up.backend.run(node, ["/bin/sh", "-c", command]).check()
+            found["live"] = grade_lab(lab, rubric, include_hidden=True)
+            done = halab("collect", "--name", lab, "--student", "pcs-defects", "-o", str(folder / "pcs-defects.tar.gz"))
+            assert done.returncode == 0, done.stderr
+    return found
+
+
+def repacked(source: Path, target: Path, student: str, change: Callable[[dict[str, bytes]], None]) -> Path:
+    """The same archive for another student, with files changed as a student would have left them."""
+    members = read_archive(source)
+    members["manifest.json"] = json.dumps({**json.loads(members["manifest.json"]), "student": student}).encode()
+    change(members)
+    return write_archive(target, members, 0)
+
+
+def hostile(path: Path, entries: list[tuple[str, bytes, str]]) -> Path:
+    """A .tar.gz with entries (name, type, link target): what `halab collect` never writes."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, kind, link in entries:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.size = kind, link, 0
+            tar.addfile(info, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rubrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("rubrics")
+    return {variant: config_rubric(variant, folder) for variant in ("pcs", "crmsh", "heartbeat")}
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory: pytest.TempPathFactory, rubrics: dict[str, Path],
+                root_network_before: tuple[str, str]) -> tuple[Path, dict[str, object]]:
+    """Six archives of three variants from three real labs (brought up at once, then removed),
+    and five hostile ones in the same folder."""
+    folder = tmp_path_factory.mktemp("submissions")
+    labs = {"pcs": "e2esubpcs", "crmsh": "e2esubcrm", "heartbeat": "e2esubhb"}
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda v: collect_from(v, labs[v], folder, rubrics[v]), labs))
+    live = results[0]["live"]
+
+    def two_nodes_typo(members: dict[str, bytes]) -> None:
+        for name in [m for m in members if m.endswith("/etc/corosync/corosync.conf")]:
+            members[name] = members[name].replace(b"two_node:", b"two_nodes:")
+
+    def haresources_differ(members: dict[str, bytes]) -> None:
+        name = "nodes/srv-slave/files/etc/ha.d/haresources"
+        members[name] = members[name].replace(b"srv IPaddr", b"srv-slave IPaddr")
+
+    repacked(folder / "crmsh-good.tar.gz", folder / "crmsh-typo.tar.gz", "crmsh-typo", two_nodes_typo)
+    repacked(folder / "heartbeat-good.tar.gz", folder / "heartbeat-haresources.tar.gz", "heartbeat-haresources",
+             haresources_differ)
+    hostile(folder / "mallory-link.tar.gz", [("manifest.json", tarfile.SYMTYPE, "/etc/shadow")])
+    hostile(folder / "mallory-climb.tar.gz", [("nodes/../../../root/.bashrc", tarfile.REGTYPE, "")])
+    hostile(folder / "mallory-device.tar.gz", [("nodes/node1/files/dev/sda", tarfile.BLKTYPE, "")])
+    hostile(folder / "mallory-empty.tar.gz", [("README", tarfile.REGTYPE, "")])
+    (folder / "mallory.zip").write_bytes(b"PK\x03\x04" + bytes(100))
+    return folder, {"live": live}
+
+
+def failed_checks(report: Path) -> set[str]:
+    return {item["id"] for item in json.loads(report.read_text())["items"] if item["state"] != "passed"}
+
+
+@pytest.fixture(scope="module")
+def alone(submissions: tuple[Path, dict[str, object]], rubrics: dict[str, Path],
+          tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted-defect archive graded on its own (an archive given instead of a folder)."""
+    folder, _ = submissions
+    out = tmp_path_factory.mktemp("alone")
+    done = halab("grade", str(folder / "pcs-defects.tar.gz"), "--rubric", str(rubrics["pcs"]),
+                 "--name-prefix", "e2esub", "-o", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def batch(submissions: tuple[Path, dict[str, object]], rubrics: dict[str, Path],
+          tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    folder, _ = submissions
+    out = tmp_path_factory.mktemp("class")
+    rubric_args = [arg for variant in rubrics for arg in ("--rubric", str(rubrics[variant]))]
+    done = halab("grade", str(folder), *rubric_args, "--parallel", "3", "--name-prefix", "e2esub", "-o", str(out))
+    return out, done
+
+
+def test_collect_then_grade_on_fresh_nodes_finds_the_planted_defects(
+        submissions: tuple[Path, dict[str, object]], alone: Path) -> None:
+    _, found = submissions
+    live = found["live"]
+    assert {s.item.id for s in live.grade.items if s.state != "passed"} == PCS_FAILS  # type: ignore[attr-defined]
+    assert failed_checks(alone / "pcs-defects-pcs.json") == PCS_FAILS
+    members = read_archive(next(p for p in submissions[0].iterdir() if p.name == "pcs-defects.tar.gz"))
+    assert b'"mode": "644"' in members["nodes/node1/node.json"], "the key's mode travels"
+    assert not any(m.endswith("authkey") for m in members), "the key itself never leaves the node"
+
+
+def test_a_batch_of_three_variants_gets_the_expected_grades(batch: tuple[Path, subprocess.CompletedProcess[str]],
+                                                             alone: Path) -> None:
+    out, done = batch
+    assert done.returncode == 2, "hostile archives make the batch exit 2"
+    rows = {row["Student"]: row for row in csv.DictReader((out / "class-summary.csv").open()) if row["State"] == "graded"}
+    assert set(rows) == {"pcs-good", "pcs-defects", "crmsh-good", "crmsh-typo", "heartbeat-good", "heartbeat-haresources"}, done.stderr
+    expected = {"pcs-good": set(), "pcs-defects": PCS_FAILS, "crmsh-good": set(),
+                "crmsh-typo": {"corosync-keys-known", "corosync-two-node"},
+                "heartbeat-good": set(), "heartbeat-haresources": {"haresources-identical"}}
+    for student, fails in expected.items():
+        variant = rows[student]["Lab"]
+        assert failed_checks(out / f"{student}-{variant}.json") == fails, (student, rows[student])
+        assert (rows[student]["Grade"] == rows[student]["Maximum"]) == (not fails), rows[student]
+    together = json.loads((out / "pcs-defects-pcs.json").read_text())["items"]
+    by_itself = json.loads((alone / "pcs-defects-pcs.json").read_text())["items"]
+    assert [(i["id"], i["state"], i["awarded"]) for i in together] == [(i["id"], i["state"], i["awarded"]) for i in by_itself]
+    gradebook = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert len(gradebook) == 6 and (out / "class-summary.html").read_text().count("<tr>") == 1 + 11
+
+
+def test_hostile_archives_are_refused_and_the_rest_graded(
+        batch: tuple[Path, subprocess.CompletedProcess[str]], read_root_network: Callable[[], tuple[str, str]],
+        root_network_before: tuple[str, str]) -> None:
+    out, _ = batch
+    refused = {row["Archive"]: row["Reason"] for row in csv.DictReader((out / "class-summary.csv").open())
+               if row["State"] == "refused"}
+    assert set(refused) == {"mallory-link.tar.gz", "mallory-climb.tar.gz", "mallory-device.tar.gz",
+                            "mallory-empty.tar.gz", "mallory.zip"}
+    assert "entry 'manifest.json'" in refused["mallory-link.tar.gz"] and "symbolic link" in refused["mallory-link.tar.gz"]
+    assert "climbs out" in refused["mallory-climb.tar.gz"]
+    assert "block device" in refused["mallory-device.tar.gz"]
+    assert "manifest.json" in refused["mallory-empty.tar.gz"]
+    assert "not a gzip-compressed tar" in refused["mallory.zip"]
+    assert read_root_network() == root_network_before
+    assert not [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
+                if line.startswith("halab-e2esub")], "every rebuilt lab was removed"
