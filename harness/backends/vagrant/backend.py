@@ -261,7 +261,10 @@ class VagrantBackend:
         run(["/bin/sh", "-c", HANDOVER, "handover", machine.mac, interface], timeout=60).check()
         run(["hostnamectl", "set-hostname", name], timeout=60).check()
         if not is_router and self.plan.enable_at_install:
-            run(["systemctl", "enable", "--now", *self.plan.enable_at_install], timeout=180).check()
+            # Started without waiting: under emulation pcsd alone takes minutes, and the lab's
+            # own steps wait for what they need.
+            run(["systemctl", "enable", *self.plan.enable_at_install], timeout=120).check()
+            run(["systemctl", "start", "--no-block", *self.plan.enable_at_install], timeout=60).check()
         wait_until(
             lambda: run(["ip", "-o", "-4", "addr", "show"], timeout=20).stdout,
             lambda shown: f" {prefixed} " in shown,
