@@ -32,7 +32,7 @@ from harness.submissions.submission import Submission, from_members
 GRADED, REFUSED, FAILED = "graded", "refused", "failed"
 # Memory of one rebuilt node (PSS) by variant, measured with benchmarks/batch_grading.py;
 # pcsd is never started on a rebuilt node, which leaves a pcs node about as small as a crmsh one.
-NODE_MIB = {"pcs": 110, "crmsh": 110, "heartbeat": 40}
+NODE_MIB = {"pcs": 165, "crmsh": 165, "heartbeat": 25}
 HOST_RESERVE_MIB = 1024
 LABS_PER_CORE = 1.5  # a rebuild mostly waits (Pacemaker's election): a little more than one per core
 MAX_PARALLEL = 8
