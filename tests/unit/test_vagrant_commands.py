@@ -79,3 +79,18 @@ def test_libvirt_networks_are_isolated() -> None:
     assert "<forward" not in lab and "<dhcp>" not in lab and "address='192.168.56.1' prefix='24'" in lab
     mgmt = network_xml("halab-mgmt", "mgmt", IPv4Interface("192.168.121.1/24"), dhcp=True)
     assert "<range start='192.168.121.2' end='192.168.121.254'/>" in mgmt
+
+
+def test_emulated_vms_stretch_timeouts_and_the_start_allowance() -> None:
+    from harness.backends.vagrant.backend import VagrantBackend
+    from harness.plan import load_plan
+
+    plan = load_plan("pcs")
+    emulated = VagrantBackend(plan, "vgunit")
+    assert emulated.time_scale > 1
+    assert emulated.plan.start_allowance_s == plan.start_allowance_s * emulated.time_scale
+    assert emulated.client_netns() == "halab-vgunit"
+    laptop = VagrantBackend(plan, "vgunit", provider="virtualbox", time_scale="1")
+    assert laptop.plan.start_allowance_s == plan.start_allowance_s and laptop.client_netns() is None
+    with pytest.raises(HalabError, match="no Vagrant provider"):
+        VagrantBackend(plan, "vgunit", provider="hyperv")

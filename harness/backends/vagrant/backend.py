@@ -11,7 +11,9 @@ never sees a lab subnet. Power and cable faults go to the hypervisor (hypervisor
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +41,7 @@ PROVIDERS = ("libvirt", "virtualbox")
 UP_TIMEOUT_S = 900.0  # three VMs booting under software emulation on two cores: ~2-3 min
 VAGRANT_TIMEOUT_S = 180.0  # any other vagrant command
 BOOT_TIMEOUT_S = 300.0  # a VM powered on again, until SSH and systemd answer
+EMULATED_TIME_SCALE = 4.0  # TCG on two shared cores: pcs steps took 3-10 times as long as in containers
 # The lab NIC is configured by MAC, named as the plan says, and keeps its address when its
 # cable is pulled (a switch port cut, as on the local backend: the cluster sees silence only).
 HANDOVER = """\
@@ -88,10 +91,17 @@ class _LabVagrant(vagrant.Vagrant):  # type: ignore[misc]
 class VagrantBackend:
     can_power_cycle = True
 
-    def __init__(self, plan: LabPlan, lab: str, provider: str = "libvirt", box: str = "") -> None:
+    def __init__(
+        self, plan: LabPlan, lab: str, provider: str = "libvirt", box: str = "", time_scale: str = ""
+    ) -> None:
         if provider not in PROVIDERS:
             raise HalabError(f"no Vagrant provider called {provider!r}", fix=f"--option provider=one of {PROVIDERS}")
-        self.plan, self.lab, self.provider, self.box = plan, lab, provider, box
+        # Commands on an emulated VM take several times as long as in a container: every
+        # caller's timeout (a lab document's step, a fault's command) is stretched by this, and
+        # so is the lab's allowance for starting the VIP and Apache in a fault's downtime budget.
+        self.time_scale = float(time_scale or (EMULATED_TIME_SCALE if provider == "libvirt" else 1.0))
+        self.plan = dataclasses.replace(plan, start_allowance_s=plan.start_allowance_s * self.time_scale)
+        self.lab, self.provider, self.box = lab, provider, box
         self.directory = state_root() / "labs" / lab
         self.libvirt = LabLibvirt(plan, lab, self.directory) if provider == "libvirt" else None
         self.hypervisor: Hypervisor = Libvirt(self.libvirt.uri) if self.libvirt else VirtualBox()
@@ -111,7 +121,7 @@ class VagrantBackend:
     def preflight(self) -> None:
         needed = ["vagrant"] + (["virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "dnsmasq"]
                                 if self.libvirt else ["VBoxManage"])
-        missing = [tool for tool in needed if subprocess.run(["which", tool], capture_output=True).returncode]
+        missing = [tool for tool in needed if shutil.which(tool) is None]
         if missing:
             raise HalabError(f"the Vagrant backend ({self.provider}) needs {', '.join(missing)}",
                              fix="./install.sh installs vagrant, vagrant-libvirt, libvirt and QEMU from Debian")
@@ -171,7 +181,7 @@ class VagrantBackend:
     def run(
         self, node: str, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, stdin: str | None = None
     ) -> CommandResult:
-        return self._connection(node).run(argv, timeout=timeout, stdin=stdin)
+        return self._connection(node).run(argv, timeout=timeout * self.time_scale, stdin=stdin)
 
     def is_running(self, node: str) -> bool:
         state = host(self.hypervisor.state(self._vm(node)), check=False)
@@ -261,10 +271,9 @@ class VagrantBackend:
         run(["/bin/sh", "-c", HANDOVER, "handover", machine.mac, interface], timeout=60).check()
         run(["hostnamectl", "set-hostname", name], timeout=60).check()
         if not is_router and self.plan.enable_at_install:
-            # Started without waiting: under emulation pcsd alone takes minutes, and the lab's
-            # own steps wait for what they need.
-            run(["systemctl", "enable", *self.plan.enable_at_install], timeout=120).check()
-            run(["systemctl", "start", "--no-block", *self.plan.enable_at_install], timeout=60).check()
+            # Running before the lab's steps, as after an install: under emulation pcsd takes
+            # minutes to start, more than the lab's own pcs commands wait for it.
+            run(["systemctl", "enable", "--now", *self.plan.enable_at_install], timeout=150).check()
         wait_until(
             lambda: run(["ip", "-o", "-4", "addr", "show"], timeout=20).stdout,
             lambda shown: f" {prefixed} " in shown,

@@ -30,7 +30,7 @@ from harness.progress import run_with_progress, say
 
 RECIPE = Path(__file__).with_name("box.toml")
 # Bump when the build steps below change in a way box.toml does not show.
-BUILD_STEPS_VERSION = "2"
+BUILD_STEPS_VERSION = "3"
 INSECURE_KEYS = "/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub"
 # The management NIC is the second in PCI order (the backend puts the lab's NIC first); the lab
 # NIC is configured by the backend at hand-over, from the plan.
@@ -51,6 +51,7 @@ class BoxRecipe:
     cmdline: str
     prune_modules: tuple[str, ...]
     disk_gib: int
+    pcs_request_timeout_s: int
     digest: str
 
     @classmethod
@@ -60,7 +61,8 @@ class BoxRecipe:
         digest = hashlib.sha256(raw + image_name.encode() + BUILD_STEPS_VERSION.encode()).hexdigest()[:12]
         return cls(
             packages=tuple(data["packages"]), initrd_modules=tuple(data["initrd_modules"]), cmdline=data["cmdline"],
-            prune_modules=tuple(data["prune_modules"]), disk_gib=int(data["disk_gib"]), digest=digest,
+            prune_modules=tuple(data["prune_modules"]), disk_gib=int(data["disk_gib"]),
+            pcs_request_timeout_s=int(data["pcs_request_timeout_s"]), digest=digest,
         )
 
 
@@ -99,8 +101,27 @@ def ensure_box(*, rebuild: bool = False) -> Box:
                 path = final / leftover
                 shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         (final / "complete").write_text(recipe.digest + "\n")
+        _remove_older_boxes(name)
     say(f"box {name} ready (vagrant box list, with VAGRANT_HOME={vagrant_home()})")
     return Box(name, final)
+
+
+def _remove_older_boxes(current: str) -> None:
+    """Older halab boxes, their build folders and their volumes in the libvirt pool (~0.8 GB
+    each), unless a Vagrant lab is up that may boot from them."""
+    from harness.lab import running_labs
+
+    if any(record.backend == "vagrant" for record in running_labs()):
+        return
+    for folder in (state_root() / "boxes").glob("halab-bookworm-*"):
+        old = folder.name.replace("halab-", "halab/", 1)
+        if old == current:
+            continue
+        subprocess.run(["vagrant", "box", "remove", "--force", "--all", old], capture_output=True, env=vagrant_env(),
+                       timeout=120, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+        for volume in (vagrant_home() / "pool").glob(f"{old.replace('/', '-VAGRANTSLASH-')}_*"):
+            volume.unlink()
 
 
 def _is_added(name: str) -> bool:
@@ -127,6 +148,7 @@ def _build(recipe: BoxRecipe, base: Path, work: Path, name: str) -> None:
     _install_kernel(recipe, tree, log)
     _add_vagrant_user(tree)
     _configure_boot(tree)
+    _raise_pcs_timeout(tree, recipe.pcs_request_timeout_s)
     contents.mkdir()
     kernel = sorted((tree / "boot").glob("vmlinuz-*"))[-1]
     shutil.copyfile(kernel, contents / "vmlinuz")
@@ -201,6 +223,28 @@ def _configure_boot(tree: Path) -> None:
     subprocess.run(["systemctl", f"--root={tree}", "enable", "systemd-networkd"], check=True, capture_output=True)
     subprocess.run(["systemctl", f"--root={tree}", "mask", "systemd-networkd-wait-online"], check=True,
                    capture_output=True)
+    _drop_redundant_init_scripts(tree)
+
+
+def _raise_pcs_timeout(tree: Path, seconds: int) -> None:
+    settings = tree / "usr/lib/python3/dist-packages/pcs/settings.py"
+    text = settings.read_text()
+    if "default_request_timeout = 60\n" not in text:
+        raise HalabError(f"{settings} no longer sets default_request_timeout = 60",
+                         fix="update _raise_pcs_timeout in harness/backends/vagrant/box.py for this pcs version")
+    settings.write_text(text.replace("default_request_timeout = 60\n", f"default_request_timeout = {seconds}\n"))
+
+
+def _drop_redundant_init_scripts(tree: Path) -> None:
+    """SysV scripts of services that have a systemd unit of their own are never run under
+    systemd, but make every `systemctl enable/disable` of them (pcs cluster destroy, the lab's
+    own steps) call update-rc.d, a Perl program that takes 10-20 s under emulation: long
+    enough for pcs's 60 s request timeout to expire during `pcs cluster setup`."""
+    for script in (tree / "etc/init.d").iterdir():
+        if (tree / "lib/systemd/system" / f"{script.name}.service").exists():
+            script.unlink()
+            for link in tree.glob(f"etc/rc?.d/[SK][0-9][0-9]{script.name}"):
+                link.unlink()
 
 
 def _box_vagrantfile(recipe: BoxRecipe) -> str:

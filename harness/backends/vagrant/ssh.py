@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import select
 import shlex
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -34,10 +35,11 @@ class SSHTarget:
     @classmethod
     def from_ssh_config(cls, text: str, machine: str) -> "SSHTarget":
         """The Host block `vagrant ssh-config` printed for `machine`."""
-        if f"Host {machine}\n" not in text + "\n":
+        config = paramiko.SSHConfig.from_text(text)
+        if machine not in config.get_hostnames():
             raise HalabError(f"vagrant ssh-config says nothing about {machine}",
                              fix="halab status; `halab down` then `halab up` if the machine is missing")
-        found = paramiko.SSHConfig.from_text(text).lookup(machine)
+        found = config.lookup(machine)
         return cls(machine, found["hostname"], int(found.get("port", 22)), found["user"], found["identityfile"][0])
 
 
@@ -100,8 +102,6 @@ class SSHMachine:
             if self.netns:
                 sock = connect_in(self.netns, target.hostname, target.port, timeout_s=CONNECT_TIMEOUT_S)
             else:
-                import socket
-
                 sock = socket.create_connection((target.hostname, target.port), timeout=CONNECT_TIMEOUT_S)
             transport = paramiko.Transport(sock)
             try:
