@@ -9,32 +9,29 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(debootstrap systemd-container iproute2 util-linux procps python3-venv)
-missing=()
-for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install.sh: installing ${missing[*]}"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
-fi
+# apt_install WHY [apt-get options...] -- PACKAGE...: install those not installed yet.
+apt_install() {
+  local why=$1; shift
+  local options=() missing=()
+  while [ "$1" != "--" ]; do options+=("$1"); shift; done; shift
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "install.sh: installing ${missing[*]} ($why)"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${options[@]}" "${missing[@]}" >/dev/null
+  fi
+}
+
+apt_install "local backend" -- debootstrap systemd-container iproute2 util-linux procps python3-venv
 
 # The Vagrant backend on libvirt with software emulation. Without recommends: they would bring
 # libvirt-daemon-system and nfs-kernel-server, whose start-up scripts run a system libvirtd
 # (and its default network) in the root namespace; halab starts each lab's own libvirtd in the
 # lab's namespace instead. That leaves two system users to make, as libvirt-daemon-system would.
-vagrant_packages=(vagrant vagrant-libvirt libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-                  qemu-system-x86 qemu-utils dnsmasq-base iptables e2fsprogs)
-missing=()
-for pkg in "${vagrant_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install.sh: installing ${missing[*]} (Vagrant backend)"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install "Vagrant backend" --no-install-recommends -- vagrant vagrant-libvirt libvirt-daemon \
+  libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base iptables e2fsprogs
 for user in libvirt-qemu libvirt-dnsmasq; do
   getent passwd "$user" >/dev/null || useradd --system --user-group --no-create-home \
     --home-dir /var/lib/libvirt --shell /usr/sbin/nologin "$user"
