@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 import pytest
 import yaml
 
 from harness.backends import Backend
+from harness.grading.score import Grade
 from harness.plan import load_plan
 from harness.run import lab_up
 
@@ -62,3 +64,23 @@ def rubric_subset(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Pat
         return path
 
     return make
+
+
+def assert_exactly_failed(grade: Grade, expected: set[str]) -> None:
+    """Exactly the `expected` items did not pass, and each of them says what failed and the fix."""
+    failed = {s.item.id for s in grade.items if s.state != "passed"}
+    assert failed == expected, [(s.item.id, s.state, s.note) for s in grade.items if s.state != "passed"]
+    for scored in grade.items:
+        if scored.item.id in expected:
+            assert scored.result is not None and scored.result.message and scored.result.fix, scored
+
+
+def assert_full_marks(grade: Grade) -> None:
+    lost = [(s.item.id, s.state, s.note, s.result and s.result.evidence) for s in grade.items if s.awarded < s.item.points]
+    assert grade.awarded == grade.total > 0, lost
+
+
+@pytest.fixture(scope="session")
+def graded() -> SimpleNamespace:
+    """The grading assertions the lab modules share."""
+    return SimpleNamespace(exactly_failed=assert_exactly_failed, full_marks=assert_full_marks)

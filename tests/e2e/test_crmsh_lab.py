@@ -6,6 +6,7 @@ Its lab is called e2ecrm, so that a developer's own crmsh labs (crm*) are never 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 import pytest
@@ -104,10 +105,9 @@ def test_fault_outcome_and_downtime(crmsh_lab: LabUp, fault: str) -> None:
         assert prober.wait_for_answer(30).ok
 
 
-def test_the_reference_lab_gets_full_marks(crmsh_lab: LabUp, rubric_subset: Callable[..., Path]) -> None:
+def test_the_reference_lab_gets_full_marks(graded: SimpleNamespace, crmsh_lab: LabUp, rubric_subset: Callable[..., Path]) -> None:
     """The sheet's own solution, graded with its rubric: the configuration items, the stop-stack
     fault and the failback it implies (the other faults are exercised above)."""
     run = grade_lab(LAB, rubric_subset("crmsh", ("stop-stack",)), include_hidden=True)
-    lost = [(s.item.id, s.state, s.note, s.result and s.result.evidence) for s in run.grade.items if s.awarded < s.item.points]
-    assert run.grade.awarded == run.grade.total > 0, lost
+    graded.full_marks(run.grade)
     assert {"failback-as-configured", "cluster-quorate", "fault-stop-stack"} <= {s.item.id for s in run.grade.items}

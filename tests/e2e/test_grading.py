@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import pytest
@@ -79,7 +80,7 @@ def test_the_reference_lab_gets_full_marks_with_every_fault(pcs_lab: Backend, tm
 
 
 @pytest.mark.parametrize("defect", list(DEFECTS))
-def test_a_planted_defect_fails_exactly_its_checks(pcs_lab: Backend, config_rubric: Path, defect: str) -> None:
+def test_a_planted_defect_fails_exactly_its_checks(graded: SimpleNamespace, pcs_lab: Backend, config_rubric: Path, defect: str) -> None:
     plant, undo, expected = DEFECTS[defect]
     for node, command in plant:
         pcs_lab.run(node, ["/bin/sh", "-c", command], timeout=120).check()
@@ -89,11 +90,7 @@ def test_a_planted_defect_fails_exactly_its_checks(pcs_lab: Backend, config_rubr
         for node, command in undo:
             pcs_lab.run(node, ["/bin/sh", "-c", command], timeout=120).check()
         wait_healthy(pcs_lab, stack_for("pacemaker"))
-    failed = {s.item.id for s in run.grade.items if s.state != "passed"}
-    assert failed == expected, [(s.item.id, s.state, s.note) for s in run.grade.items if s.state != "passed"]
-    for scored in run.grade.items:
-        if scored.item.id in expected:
-            assert scored.result is not None and scored.result.message and scored.result.fix, scored
+    graded.exactly_failed(run.grade, expected)
 
 
 def test_the_lab_is_whole_again_after_the_defects(pcs_lab: Backend, config_rubric: Path) -> None:
