@@ -3,7 +3,6 @@ the lab's namespace, commands over SSH, the files that configure the lab NIC."""
 
 from __future__ import annotations
 
-import shlex
 from ipaddress import IPv4Interface
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from harness.backends.vagrant.backend import link_file, network_file, vagrant_command
 from harness.backends.vagrant.hypervisor import Libvirt, VirtualBox
 from harness.backends.vagrant.libvirt import network_xml
-from harness.backends.vagrant.ssh import SSHTarget, remote_command
+from harness.backends.vagrant.ssh import login_from_ssh_config
 from harness.errors import HalabError
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -48,21 +47,14 @@ def test_vagrant_runs_inside_the_lab_namespace_and_bounded() -> None:
     assert vagrant_command(None, 60, ["vagrant", "status"])[0] == "timeout"
 
 
-def test_commands_over_ssh_run_as_root_quoted_once() -> None:
-    line = remote_command(["/bin/sh", "-c", "echo 'a b' > /tmp/x", "name"])
-    words = shlex.split(line)
-    assert words[:4] == ["sudo", "-n", "--", "/usr/bin/env"]
-    assert words[-4:] == ["/bin/sh", "-c", "echo 'a b' > /tmp/x", "name"]
-    assert "HOME=/root" in words
-
-
 def test_ssh_details_from_vagrant_ssh_config() -> None:
     text = (RECORDED / "vagrant-ssh-config-three-machines.txt").read_text()
-    target = SSHTarget.from_ssh_config(text, "node2")
-    assert (target.hostname, target.port, target.user) == ("192.168.121.37", 22, "vagrant")
-    assert target.identity_file.endswith("/keys/vagrant")
+    login = login_from_ssh_config(text, "node2", "halab-vg")
+    assert (login.address, login.port, login.user) == ("192.168.121.37", 22, "vagrant")
+    assert login.key is not None and login.key.name == "vagrant"
+    assert login.sudo and login.netns == "halab-vg"  # as root, from inside the lab's namespace
     with pytest.raises(HalabError, match="says nothing about node3"):
-        SSHTarget.from_ssh_config(text, "node3")
+        login_from_ssh_config(text, "node3", None)
 
 
 def test_the_lab_nic_is_configured_by_mac() -> None:

@@ -38,7 +38,7 @@ class SshBackend:
         self.inventory: Inventory = load_inventory(Path(inventory))
         self.plan = self.inventory.apply(plan)
         known_hosts = state_root() / "labs" / lab / "known_hosts"
-        self._nodes = {n.name: NodeConnection(self.inventory, n, known_hosts) for n in self.inventory.nodes}
+        self._nodes = {n.name: NodeConnection(self.inventory.login(n), known_hosts) for n in self.inventory.nodes}
 
     # -- the lab as a whole ---------------------------------------------------------------
     def preflight(self) -> None:

@@ -1,7 +1,10 @@
 """One SSH connection per node (paramiko), opened on first use and again after a loss; commands
 quoted once, run through `sudo -n` when the user is not root, with a timeout always.
 
->>> node = NodeConnection(inventory, inventory.nodes[0], known_hosts)
+Shared by the backends that reach machines over SSH: a student's own (an inventory) and
+Vagrant's VMs (`vagrant ssh-config`); each says where its `Login` comes from.
+
+>>> node = NodeConnection(inventory.login(inventory.nodes[0]), known_hosts)
 >>> node.run(["systemctl", "is-active", "pacemaker"]).stdout
 'active\\n'
 """
@@ -13,13 +16,13 @@ import shlex
 import socket
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import paramiko
 
 from harness.backends.netns import connect_in
-from harness.backends.ssh.inventory import Inventory, NodeAccess
 from harness.command import NODE_ENV, CommandResult, CommandTimeout
 from harness.errors import HalabError
 
@@ -39,18 +42,34 @@ def command_line(argv: Sequence[str], *, sudo: bool) -> str:
     return shlex.join([*(["sudo", "-n", "--"] if sudo else []), "/usr/bin/env", "-i", *NODE_ENV, *argv])
 
 
+@dataclass(frozen=True)
+class Login:
+    """How to reach one machine and act as root there."""
+
+    name: str
+    address: str
+    port: int
+    user: str
+    key: Path | None
+    password: str | None = field(repr=False)
+    sudo: bool
+    netns: str | None  # the socket is made inside this network namespace
+    source: str  # where these settings can be corrected, for the fixes halab suggests
+    connect_timeout_s: float = CONNECT_TIMEOUT_S  # an emulated VM needs longer for its side of the handshake
+
+
 class NodeConnection:
-    def __init__(self, inventory: Inventory, node: NodeAccess, known_hosts: Path) -> None:
-        self.inventory, self.node, self.known_hosts = inventory, node, known_hosts
+    def __init__(self, login: Login, known_hosts: Path) -> None:
+        self.login, self.known_hosts = login, known_hosts
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
 
     @property
     def target(self) -> str:
-        return f"{self.inventory.user}@{self.node.address} port {self.node.port}"
+        return f"{self.login.user}@{self.login.address} port {self.login.port}"
 
     def run(self, argv: Sequence[str], *, timeout: float, stdin: str | None = None) -> CommandResult:
-        return self.execute(command_line(argv, sudo=self.inventory.sudo), timeout=timeout, stdin=stdin, argv=argv)
+        return self.execute(command_line(argv, sudo=self.login.sudo), timeout=timeout, stdin=stdin, argv=argv)
 
     def execute(
         self, line: str, *, timeout: float, stdin: str | None = None, argv: Sequence[str] | None = None
@@ -71,15 +90,15 @@ class NodeConnection:
                 raise socket.timeout()
             status = channel.recv_exit_status()
         except (socket.timeout, TimeoutError):
-            raise CommandTimeout(f"on {self.node.name}: `{shlex.join(shown)}` did not finish within {timeout:.0f} s",
-                                 fix=f"is {self.node.address} still reachable? halab status") from None
+            raise CommandTimeout(f"on {self.login.name}: `{shlex.join(shown)}` did not finish within {timeout:.0f} s",
+                                 fix=f"is {self.login.address} still reachable? halab status") from None
         except (paramiko.SSHException, OSError) as error:
             self.close()
-            raise HalabError(f"on {self.node.name}: the SSH connection to {self.target} broke ({error})",
+            raise HalabError(f"on {self.login.name}: the SSH connection to {self.target} broke ({error})",
                              fix="halab status shows whether the node answers") from None
         finally:
             channel.close()
-        return CommandResult(self.node.name, shown, status, out.decode(errors="replace"),
+        return CommandResult(self.login.name, shown, status, out.decode(errors="replace"),
                              err.decode(errors="replace"), time.monotonic() - started)
 
     def connect(self) -> paramiko.SSHClient:
@@ -99,18 +118,18 @@ class NodeConnection:
             self._client = None
 
     def _socket(self) -> socket.socket:
-        address, port, netns = str(self.node.address), self.node.port, self.inventory.netns
+        address, port, netns = self.login.address, self.login.port, self.login.netns
         try:
             if netns is not None:
-                return connect_in(netns, address, port, timeout_s=CONNECT_TIMEOUT_S)
-            return socket.create_connection((address, port), timeout=CONNECT_TIMEOUT_S)
+                return connect_in(netns, address, port, timeout_s=self.login.connect_timeout_s)
+            return socket.create_connection((address, port), timeout=self.login.connect_timeout_s)
         except (HalabError, OSError) as error:
             raise HalabError(
-                f"{self.node.name} is unreachable: nothing answers SSH at {address} port {port}"
+                f"{self.login.name} is unreachable: nothing answers SSH at {address} port {port}"
                 + (f" (from network namespace {netns})" if netns else ""),
                 evidence=error.what if isinstance(error, HalabError) else str(error),
                 fix="is the machine running, sshd started (systemctl status ssh), and the address and port "
-                    "in the inventory right?",
+                    f"in {self.login.source} right?",
             ) from None
 
     def _login(self, sock: socket.socket, key: paramiko.PKey | None) -> paramiko.SSHClient:
@@ -122,29 +141,29 @@ class NodeConnection:
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         try:
             client.connect(
-                str(self.node.address), port=self.node.port, username=self.inventory.user,
-                pkey=key, password=self.inventory.password, sock=sock, timeout=CONNECT_TIMEOUT_S,
-                banner_timeout=CONNECT_TIMEOUT_S, auth_timeout=CONNECT_TIMEOUT_S,
+                self.login.address, port=self.login.port, username=self.login.user,
+                pkey=key, password=self.login.password, sock=sock, timeout=self.login.connect_timeout_s,
+                banner_timeout=self.login.connect_timeout_s, auth_timeout=self.login.connect_timeout_s,
                 allow_agent=False, look_for_keys=False,
             )
         except paramiko.BadHostKeyException:
             client.close()
             raise HalabError(
-                f"{self.node.name} ({self.node.address}) shows another host key than when the lab was connected",
+                f"{self.login.name} ({self.login.address}) shows another host key than when the lab was connected",
                 fix=f"if the machine was reinstalled, remove its line from {self.known_hosts}; otherwise find out who answers",
             ) from None
         except paramiko.AuthenticationException as error:
             client.close()
-            way = f"key {self.inventory.key}" if self.inventory.key else "the password"
+            way = f"key {self.login.key}" if self.login.key else "the password"
             raise HalabError(
-                f"{self.node.name}: authentication refused for {self.target} with {way}",
+                f"{self.login.name}: authentication refused for {self.target} with {way}",
                 evidence=str(error),
-                fix=f"install the public key in ~{self.inventory.user}/.ssh/authorized_keys on the node "
-                    "(ssh-copy-id), or correct user:/key:/password: in the inventory",
+                fix=f"install the public key in ~{self.login.user}/.ssh/authorized_keys on the node "
+                    f"(ssh-copy-id), or correct the user, key or password in {self.login.source}",
             ) from None
         except (paramiko.SSHException, OSError) as error:
             client.close()
-            raise HalabError(f"{self.node.name}: no SSH session with {self.target} ({error})",
+            raise HalabError(f"{self.login.name}: no SSH session with {self.target} ({error})",
                              fix="is it an SSH server that answers on that port?") from None
         transport = client.get_transport()
         if transport is not None:
@@ -152,15 +171,15 @@ class NodeConnection:
         return client
 
     def _private_key(self) -> paramiko.PKey | None:
-        if self.inventory.key is None:
+        if self.login.key is None:
             return None
         try:
-            return paramiko.PKey.from_path(self.inventory.key)
+            return paramiko.PKey.from_path(self.login.key)
         except paramiko.PasswordRequiredException:
-            raise HalabError(f"the key {self.inventory.key} is protected by a passphrase",
+            raise HalabError(f"the key {self.login.key} is protected by a passphrase",
                              fix="give halab a key of its own without one (ssh-keygen -N '')") from None
         except (paramiko.SSHException, OSError, ValueError) as error:
-            raise HalabError(f"{self.inventory.key} is not a private key halab can read ({error})",
+            raise HalabError(f"{self.login.key} is not a private key halab can read ({error})",
                              fix="give the private key file, not the .pub") from None
 
     def _open_channel(self) -> paramiko.Channel:
@@ -172,14 +191,14 @@ class NodeConnection:
             return self._session()
         except (paramiko.SSHException, OSError) as error:
             self.close()
-            raise HalabError(f"{self.node.name}: cannot open a session on {self.target} ({error})",
+            raise HalabError(f"{self.login.name}: cannot open a session on {self.target} ({error})",
                              fix="halab status shows whether the node answers") from None
 
     def _session(self) -> paramiko.Channel:
         transport = self.connect().get_transport()
         if transport is None:
             raise paramiko.SSHException("not connected")
-        return transport.open_session(timeout=CONNECT_TIMEOUT_S)
+        return transport.open_session(timeout=self.login.connect_timeout_s)
 
 
 def _collect(channel: paramiko.Channel, deadline: float) -> tuple[bytes, bytes]:

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from harness.backends.ssh.connection import Login
 from harness.errors import HalabError
 from harness.plan import LabPlan, load_plan
 from harness.yamlfile import LINE, load_yaml
@@ -77,6 +78,10 @@ class Inventory:
             for planned, mine in zip(plan.nodes, self.nodes)
         )
         return dataclasses.replace(plan, subnet=subnet, vip=self.vip, nodes=nodes)
+
+    def login(self, node: NodeAccess) -> Login:
+        return Login(node.name, str(node.address), node.port, self.user, self.key, self.password, self.sudo,
+                     self.netns, self.source)
 
 
 def load_inventory(path: Path, overrides: dict[str, Any] | None = None) -> Inventory:

@@ -23,13 +23,14 @@ from typing import Sequence
 import vagrant
 
 from harness.backends.base import MachineStatus, debian_hosts
+from harness.backends.ssh.connection import NodeConnection
 from harness.backends.local.host import host
 from harness.backends.netns import lab_namespace, namespace_exists, stop_processes
 from harness.backends.vagrant import machines as vm_settings
 from harness.backends.vagrant.box import ensure_box, vagrant_env
 from harness.backends.vagrant.hypervisor import Hypervisor, Libvirt, VirtualBox
 from harness.backends.vagrant.libvirt import LabLibvirt, pool_directory
-from harness.backends.vagrant.ssh import SSHMachine, SSHTarget
+from harness.backends.vagrant.ssh import login_from_ssh_config
 from harness.command import DEFAULT_TIMEOUT_S, CommandResult
 from harness.errors import HalabError
 from harness.paths import PROJECT_ROOT, state_root
@@ -106,7 +107,7 @@ class VagrantBackend:
         self.libvirt = LabLibvirt(plan, lab, self.directory) if provider == "libvirt" else None
         self.hypervisor: Hypervisor = Libvirt(self.libvirt.uri) if self.libvirt else VirtualBox()
         self.machines = {m.name: m for m in vm_settings.machines(plan)}
-        self._ssh: dict[str, SSHMachine] = {}
+        self._ssh: dict[str, NodeConnection] = {}
 
     @property
     def settings_file(self) -> Path:
@@ -241,14 +242,15 @@ class VagrantBackend:
         """`vagrant ssh-config` once for every machine, kept for later processes (halab fault)."""
         (self.directory / "ssh-config").write_text(self._vagrant(VAGRANT_TIMEOUT_S).ssh_config())
 
-    def _connection(self, name: str) -> SSHMachine:
+    def _connection(self, name: str) -> NodeConnection:
         self._vm(name)
         if name not in self._ssh:
             config = self.directory / "ssh-config"
             if not config.exists():
                 raise HalabError(f"lab {self.lab} has no SSH details for {name} (was it brought up?)",
                                  fix=f"halab down --name {self.lab}, then halab up --backend vagrant")
-            self._ssh[name] = SSHMachine(SSHTarget.from_ssh_config(config.read_text(), name), self.client_netns())
+            login = login_from_ssh_config(config.read_text(), name, self.client_netns())
+            self._ssh[name] = NodeConnection(login, self.directory / "known_hosts")
         return self._ssh[name]
 
     def _hand_over(self, name: str) -> None:
