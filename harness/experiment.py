@@ -46,18 +46,19 @@ class FaultRun:
 def wait_healthy(backend: Backend, stack: Stack) -> ClusterView:
     return wait_until(
         lambda: stack.view(backend), lambda view: view.healthy,
-        what="every node online and the service started", timeout_s=HEALTHY_TIMEOUT_S, interval_s=1.0,
+        what="every node online and the service started", timeout_s=HEALTHY_TIMEOUT_S * backend.time_scale,
+        interval_s=1.0,
         fix="halab status shows each node; the cluster's own status (pcs status / crm status / cl_status) says why",
     )
 
 
-def wait_served(prober: Prober) -> None:
+def wait_served(prober: Prober, timeout_s: float = HEALTHY_TIMEOUT_S) -> None:
     """Until clients of the VIP have been answered for SETTLE_S in a row. A cluster that says it
     is whole may still leave them out: after a split brain, a client's ARP entry can point at
     the node that gave the VIP up, until it expires (up to ~50 s)."""
     wait_until(
         lambda: recent_answers(prober.samples(), time.monotonic()), lambda recent: recent.served,
-        what="clients of the VIP to be answered again", timeout_s=HEALTHY_TIMEOUT_S, interval_s=0.2,
+        what="clients of the VIP to be answered again", timeout_s=timeout_s, interval_s=0.2,
         fix="halab probe shows what a client sees; `ip neigh` in the lab namespace shows a stale ARP entry",
     )
 
@@ -99,7 +100,7 @@ def measure_fault(
     plan = backend.plan
     view = wait_healthy(backend, stack)
     victim = view.active or plan.node_names[0]
-    wait_served(prober)
+    wait_served(prober, HEALTHY_TIMEOUT_S * backend.time_scale)
     budget = fault.downtime_budget(timing, plan.start_allowance_s)
     observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
     description = fault.describe(stack, victim)
@@ -113,7 +114,7 @@ def measure_fault(
     wait_healthy(backend, stack)
     recovered = time.monotonic()
     time.sleep(SETTLE_S * 2)
-    wait_served(prober)
+    wait_served(prober, HEALTHY_TIMEOUT_S * backend.time_scale)
     samples = prober.samples()
     end = time.monotonic()
     outage = downtime_after(samples, injected, until=healed)

@@ -25,6 +25,9 @@ class Backend(Protocol):
     # Whether a node can be powered off and on again from here: faults that need it are not
     # applicable elsewhere (a student's VM over SSH), rather than failed.
     can_power_cycle: bool
+    # How many times longer than in a container the nodes take to do things (emulated VMs):
+    # the harness's waits for the cluster stretch by it, as command timeouts do.
+    time_scale: float
 
     def preflight(self) -> None:
         """Refuse early, with the fix, when this machine cannot run the lab (before anything is made)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.vagrant.backend import link_file, network_file, vagrant_command
+from harness.backends.vagrant.backend import RESOURCE_AGENT_SLOWDOWN, link_file, network_file, vagrant_command
 from harness.backends.vagrant.hypervisor import Libvirt, VirtualBox
 from harness.backends.vagrant.libvirt import network_xml
 from harness.backends.vagrant.ssh import login_from_ssh_config
@@ -80,7 +80,7 @@ def test_emulated_vms_stretch_timeouts_and_the_start_allowance() -> None:
     plan = load_plan("pcs")
     emulated = VagrantBackend(plan, "vgunit")
     assert emulated.time_scale > 1
-    assert emulated.plan.start_allowance_s == plan.start_allowance_s * emulated.time_scale
+    assert emulated.plan.start_allowance_s == plan.start_allowance_s * emulated.time_scale * RESOURCE_AGENT_SLOWDOWN
     assert emulated.client_netns() == "halab-vgunit"
     laptop = VagrantBackend(plan, "vgunit", provider="virtualbox", time_scale="1")
     assert laptop.plan.start_allowance_s == plan.start_allowance_s and laptop.client_netns() is None

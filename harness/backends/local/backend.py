@@ -25,6 +25,7 @@ BOOT_TIMEOUT_S = 60.0
 
 class LocalBackend:
     can_power_cycle = True
+    time_scale = 1.0
 
     def __init__(self, plan: LabPlan, lab: str) -> None:
         self.plan, self.lab = plan, lab

@@ -32,6 +32,7 @@ REACH_AGAIN_S = linkcut.SELF_HEAL_S + 30.0
 
 class SshBackend:
     can_power_cycle = False
+    time_scale = 1.0
 
     def __init__(self, plan: LabPlan, lab: str, inventory: str) -> None:
         self.lab = lab
