@@ -81,9 +81,9 @@ class SshBackend:
             try:
                 state = self.run(name, ["systemctl", "is-system-running"], timeout=15).stdout.strip()
                 cut = self.run(name, linkcut.is_cut_argv(), timeout=15).succeeded
-                machines.append(MachineStatus(name, True, str(node.node.address), cut, f"{state}, ssh {node.target}"))
+                machines.append(MachineStatus(name, True, node.login.address, cut, f"{state}, ssh {node.target}"))
             except HalabError as error:
-                machines.append(MachineStatus(name, False, str(node.node.address), False, error.what))
+                machines.append(MachineStatus(name, False, node.login.address, False, error.what))
         return machines
 
     # -- one node -------------------------------------------------------------------------
@@ -114,8 +114,9 @@ class SshBackend:
         """Schedule the heal on the node, then cut its cluster interface but for our SSH."""
         connection = self._node(node)
         peer = linkcut.SshPeer.parse(connection.execute('echo "$SSH_CONNECTION"', timeout=15).check().stdout)
-        shown = self.run(node, linkcut.interface_argv(connection.node.address), timeout=15).check().stdout
-        interface = linkcut.parse_interface(shown, connection.node.address)
+        address = self.plan.node(node).address.ip
+        shown = self.run(node, linkcut.interface_argv(address), timeout=15).check().stdout
+        interface = linkcut.parse_interface(shown, address)
         self.run(node, linkcut.cut_argv(), stdin=linkcut.ruleset(interface, peer), timeout=30).check()
 
     def heal_link(self, node: str) -> None:
