@@ -43,16 +43,20 @@ class FaultRun:
     explanation: str
 
 
+def patience_s(backend: Backend) -> float:
+    """How long the harness waits for the cluster to be whole, or served, again: longer on slow nodes."""
+    return HEALTHY_TIMEOUT_S * backend.time_scale
+
+
 def wait_healthy(backend: Backend, stack: Stack) -> ClusterView:
     return wait_until(
         lambda: stack.view(backend), lambda view: view.healthy,
-        what="every node online and the service started", timeout_s=HEALTHY_TIMEOUT_S * backend.time_scale,
-        interval_s=1.0,
+        what="every node online and the service started", timeout_s=patience_s(backend), interval_s=1.0,
         fix="halab status shows each node; the cluster's own status (pcs status / crm status / cl_status) says why",
     )
 
 
-def wait_served(prober: Prober, timeout_s: float = HEALTHY_TIMEOUT_S) -> None:
+def wait_served(prober: Prober, timeout_s: float) -> None:
     """Until clients of the VIP have been answered for SETTLE_S in a row. A cluster that says it
     is whole may still leave them out: after a split brain, a client's ARP entry can point at
     the node that gave the VIP up, until it expires (up to ~50 s)."""
@@ -100,7 +104,7 @@ def measure_fault(
     plan = backend.plan
     view = wait_healthy(backend, stack)
     victim = view.active or plan.node_names[0]
-    wait_served(prober, HEALTHY_TIMEOUT_S * backend.time_scale)
+    wait_served(prober, patience_s(backend))
     budget = fault.downtime_budget(timing, plan.start_allowance_s)
     observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
     description = fault.describe(stack, victim)
@@ -114,7 +118,7 @@ def measure_fault(
     wait_healthy(backend, stack)
     recovered = time.monotonic()
     time.sleep(SETTLE_S * 2)
-    wait_served(prober, HEALTHY_TIMEOUT_S * backend.time_scale)
+    wait_served(prober, patience_s(backend))
     samples = prober.samples()
     end = time.monotonic()
     outage = downtime_after(samples, injected, until=healed)
