@@ -304,11 +304,11 @@ def _graded(args: argparse.Namespace, *, include_hidden: bool):  # type: ignore[
 
 def _check(args: argparse.Namespace) -> int:
     run = _graded(args, include_hidden=False)
-    symbols = {"passed": "ok  ", "failed": "FAIL", "ungraded": "??  ", "not-applicable": "n/a "}
+    symbols = {"passed": "ok  ", "failed": "FAIL", "not-observed": "??  ", "not-applicable": "n/a "}
     for scored in run.grade.items:
         result = scored.result
         print(f"{symbols[scored.state]} {result.title if result else scored.item.id}")
-        if scored.state in ("failed", "ungraded"):
+        if scored.state in ("failed", "not-observed"):
             for line in (scored.note, result.evidence if result else "", f"fix: {result.fix}" if result and result.fix else ""):
                 if line:
                     print("       " + line.replace("\n", "\n       "))

@@ -19,6 +19,7 @@ with the line and the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,30 @@ def load_rubric(path: Path, known_checks: tuple[str, ...] | None = None) -> Rubr
         if known_checks is not None and item.id not in known_checks:
             _refuse(path, item.line, f"there is no check called {item.id}",
                     fix=f"known checks: {', '.join(sorted(known_checks))}")
-    return Rubric(path, str(data.get("lab", "")), tuple(items))
+    return Rubric(path, str(data.get("lab", "")), _prerequisites_first(items, path))
+
+
+def _prerequisites_first(items: list[RubricItem], path: Path) -> tuple[RubricItem, ...]:
+    """The teacher's order, except that each prerequisite comes before what needs it (scoring
+    reads a prerequisite's state first); a cycle of `requires` is refused."""
+    by_id = {item.id: item for item in items}
+    try:
+        TopologicalSorter({item.id: item.requires for item in items}).prepare()
+    except CycleError as error:
+        cycle = error.args[1]
+        _refuse(path, by_id[cycle[0]].line, "requires: forms a cycle: " + " -> ".join(reversed(cycle)),
+                fix="a check cannot depend on itself, even through others: remove one of these requires")
+    ordered: dict[str, RubricItem] = {}
+
+    def put(item: RubricItem) -> None:
+        if item.id not in ordered:
+            for needed in item.requires:
+                put(by_id[needed])
+            ordered[item.id] = item
+
+    for item in items:
+        put(item)
+    return tuple(ordered.values())
 
 
 def _item(raw: Any, path: Path) -> RubricItem:

@@ -19,7 +19,7 @@ from harness.grading.score import Grade, ItemScore
 from harness.grading.session import GradingRun
 from harness.stacks.state import ResourceState
 
-GRADEBOOK_COLUMNS = ("Student", "Lab", "Grade", "Maximum", "Percent", "Ungraded points")
+GRADEBOOK_COLUMNS = ("Student", "Lab", "Grade", "Maximum", "Percent", "Points not observed")
 
 
 def write_grade_reports(directory: Path, student: str, run: GradingRun) -> dict[str, Path]:
@@ -32,7 +32,7 @@ def write_grade_reports(directory: Path, student: str, run: GradingRun) -> dict[
     }
     paths["json"].write_text(json.dumps({
         "student": student, "lab": run.lab, "rubric": str(run.rubric.source), "grade": run.grade.summary,
-        "awarded": run.grade.awarded, "total": run.grade.total, "ungraded": run.grade.ungraded_points,
+        "awarded": run.grade.awarded, "total": run.grade.total, "not_observed": run.grade.unobserved_points,
         "items": [{"id": s.item.id, "points": s.item.points, "awarded": s.awarded, "state": s.state, "note": s.note,
                    "result": asdict(s.result) if s.result else None} for s in run.grade.items],
         "timelines": run.timelines,
@@ -52,7 +52,7 @@ def junit_report(student: str, run: GradingRun) -> str:
                         stdout=f"{scored.awarded:g}/{scored.item.points:g} points. {scored.note}\n{output}")
         if scored.state == "failed":
             case.add_failure_info(message=scored.note or (result.message if result else ""), output=output)
-        elif scored.state == "ungraded":
+        elif scored.state == "not-observed":
             case.add_error_info(message=scored.note, output=output)
         elif scored.state == "not-applicable":
             case.add_skipped_info(scored.note)
@@ -71,16 +71,16 @@ def append_gradebook(path: Path, student: str, run: GradingRun) -> Path:
         grade = run.grade
         percent = 100 * grade.awarded / grade.total if grade.total else 0
         writer.writerow([student, run.rubric.lab or run.lab, f"{grade.awarded:g}", f"{grade.total:g}",
-                         f"{percent:.1f}", f"{grade.ungraded_points:g}"])
+                         f"{percent:.1f}", f"{grade.unobserved_points:g}"])
     return path
 
 
 # -- HTML -----------------------------------------------------------------------------------
 STYLE = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;color:#222}
-.passed{color:#17692e}.failed{color:#b3261e}.ungraded{color:#8a5a00}.not-applicable{color:#777}
+.passed{color:#17692e}.failed{color:#b3261e}.not-observed{color:#8a5a00}.not-applicable{color:#777}
 section.check{border-left:4px solid #ccc;padding:.2em 1em;margin:1em 0}
 section.check.failed{border-color:#b3261e}section.check.passed{border-color:#17692e}
-section.check.ungraded{border-color:#e0a000}pre{background:#f5f5f5;padding:.5em;white-space:pre-wrap}
+section.check.not-observed{border-color:#e0a000}pre{background:#f5f5f5;padding:.5em;white-space:pre-wrap}
 .legend span{display:inline-block;margin-right:1em}tr.changed td{background:#fbe3c0}"""
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
 

@@ -14,7 +14,7 @@ from harness.report.grade_reports import STYLE
 if TYPE_CHECKING:
     from harness.submissions.batch import Outcome
 
-COLUMNS = ("Student", "Lab", "State", "Grade", "Maximum", "Percent", "Ungraded points", "Seconds", "Archive", "Reason")
+COLUMNS = ("Student", "Lab", "State", "Grade", "Maximum", "Percent", "Points not observed", "Seconds", "Archive", "Reason")
 
 
 def rows(outcomes: Sequence["Outcome"]) -> list[list[str]]:
@@ -24,7 +24,7 @@ def rows(outcomes: Sequence["Outcome"]) -> list[list[str]]:
         percent = f"{100 * grade.awarded / grade.total:.1f}" if grade and grade.total else ""
         reason = o.reason or "; ".join(o.notes)
         table.append([o.student, o.variant, o.state, f"{grade.awarded:g}" if grade else "",
-                      f"{grade.total:g}" if grade else "", percent, f"{grade.ungraded_points:g}" if grade else "",
+                      f"{grade.total:g}" if grade else "", percent, f"{grade.unobserved_points:g}" if grade else "",
                       f"{o.duration_s:.0f}", o.archive.name, reason])
     return table
 
@@ -44,7 +44,7 @@ def summary_html(outcomes: Sequence["Outcome"], directory: Path) -> str:
     for outcome, row in zip(outcomes, rows(outcomes)):
         report = outcome.reports.get("html")
         student = f"<a href='{e(report.relative_to(directory))}'>{e(row[0])}</a>" if report else e(row[0])
-        state = {"graded": "passed", "refused": "failed", "failed": "ungraded"}[outcome.state]
+        state = {"graded": "passed", "refused": "failed", "failed": "not-observed"}[outcome.state]
         cells = [student, *(e(c) for c in row[1:2]), f"<span class='{state}'>{e(row[2])}</span>",
                  *(e(c) for c in row[3:9]), f"<pre>{e(row[9])}</pre>" if row[9] else ""]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")

@@ -48,7 +48,7 @@ def test_the_html_page_explains_each_check_and_plots_the_fault() -> None:
     page.feed(html_report("alice", RUN))
     assert {"grade", "summary", "apache-disabled-at-boot", "fault-power-off"} <= set(page.ids)
     text = " ".join(page.text)
-    assert "4 / 6 points (1 more could not be graded" in text
+    assert "provisional: 4 / 7 points (57.1 %); 1 points not observed (could not observe: node2 unreachable)" in text
     assert "systemctl disable apache2 on every node" in text and "could not observe: node2 unreachable" in text
     assert page.tags.count("svg") == 1 and page.tags.count("rect") > 30  # samples + the shaded fault window
 
@@ -70,7 +70,7 @@ def test_gradebook_rows_accumulate_for_the_class(tmp_path: Path) -> None:
     append_gradebook(book, "bob", RUN)
     rows = list(csv.DictReader(book.open()))
     assert [r["Student"] for r in rows] == ["alice", "bob"]
-    assert (rows[0]["Grade"], rows[0]["Maximum"], rows[0]["Ungraded points"]) == ("4", "6", "1")
+    assert (rows[0]["Grade"], rows[0]["Maximum"], rows[0]["Points not observed"]) == ("4", "7", "1")
 
 
 def test_every_report_is_written(tmp_path: Path) -> None:

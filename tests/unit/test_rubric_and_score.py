@@ -65,7 +65,7 @@ def test_malformed_rubrics_are_refused_with_line_and_reason(tmp_path: Path, chan
         rubric(tmp_path, RUBRIC.replace(*change))
 
 
-def test_scores_three_states_partial_credit_and_dependencies(tmp_path: Path) -> None:
+def test_scores_four_states_partial_credit_and_dependencies(tmp_path: Path) -> None:
     grade = score(rubric(tmp_path), [
         result("vip-serves", "passed"),
         result("apache-disabled-at-boot", "failed", message="Apache starts at boot on node1"),
@@ -76,18 +76,55 @@ def test_scores_three_states_partial_credit_and_dependencies(tmp_path: Path) -> 
     ])
     states = {s.item.id: (s.state, s.awarded) for s in grade.items}
     assert states == {
-        "vip-serves": ("passed", 2), "apache-disabled-at-boot": ("failed", 0), "stonith-policy": ("ungraded", 0),
+        "vip-serves": ("passed", 2), "apache-disabled-at-boot": ("failed", 0), "stonith-policy": ("not-observed", 0),
         "fault-power-off": ("failed", 2.0), "fault-cut-link": ("passed", 1), "authkeys-private": ("not-applicable", 0),
     }
-    # The error is not counted against the student, and the variant's not-applicable item is left out.
-    assert (grade.awarded, grade.total, grade.ungraded_points) == (5.0, 9.0, 1.0)
-    assert "1 more could not be graded" in grade.summary
+    # What could not be observed stays in the total and makes the grade provisional; only the
+    # variant's not-applicable item leaves it.
+    assert (grade.awarded, grade.total, grade.unobserved_points, grade.provisional) == (5.0, 10.0, 1.0, True)
+    assert grade.summary == ("provisional: 5 / 10 points (50.0 %); 1 points not observed "
+                             "(could not observe: node2 could not be reached)")
 
 
-def test_no_points_when_a_requirement_failed(tmp_path: Path) -> None:
-    grade = score(rubric(tmp_path), [result("vip-serves", "failed"), result("fault-power-off", "passed",
-                                                                          measures=(("downtime_ratio", 0.5),))])
+def test_a_failed_prerequisite_fails_its_dependants_and_counts_them(tmp_path: Path) -> None:
+    grade = score(rubric(tmp_path), [
+        result("vip-serves", "failed", message="nothing answers on http://192.168.56.100/"),
+        # Whatever the fault check itself said (here: it could not observe), it was not tested.
+        result("fault-power-off", "error", message="could not observe: gave up after 150 s"),
+        result("apache-disabled-at-boot", "passed"), result("stonith-policy", "passed"),
+        result("fault-cut-link", "passed"), result("authkeys-private", "passed"),
+    ])
     power = next(s for s in grade.items if s.item.id == "fault-power-off")
-    assert power.awarded == 0 and "depends on vip-serves" in power.note
+    assert (power.state, power.awarded) == ("failed", 0)
+    assert power.note == "not tested: vip-serves failed (nothing answers on http://192.168.56.100/)"
+    assert (grade.awarded, grade.total, grade.provisional) == (5.0, 11.0, False)
+    assert grade.summary == "5 / 11 points (45.5 %)"
+
+
+def test_a_check_that_did_not_run_is_not_observed(tmp_path: Path) -> None:
+    grade = score(rubric(tmp_path), [result("vip-serves", "passed")])
     missing = next(s for s in grade.items if s.item.id == "fault-cut-link")
-    assert missing.state == "ungraded" and missing.note == "the check did not run"
+    assert missing.state == "not-observed" and missing.note == "the check did not run"
+    assert grade.provisional and grade.total == 11
+
+
+def test_an_unobserved_prerequisite_leaves_its_dependants_unobserved(tmp_path: Path) -> None:
+    grade = score(rubric(tmp_path), [result("vip-serves", "error", message="could not observe: no client namespace"),
+                                     result("fault-power-off", "passed")])
+    power = next(s for s in grade.items if s.item.id == "fault-power-off")
+    assert power.state == "not-observed" and "depends on vip-serves" in power.note
+
+
+def test_prerequisites_are_scored_first_wherever_they_are_listed(tmp_path: Path) -> None:
+    text = RUBRIC.replace("  - id: vip-serves\n    points: 2\n", "") + "  - id: vip-serves\n    points: 2\n"
+    loaded = rubric(tmp_path, text)
+    ids = [i.id for i in loaded.items]
+    assert ids.index("vip-serves") < ids.index("fault-power-off")
+    grade = score(loaded, [result("vip-serves", "failed", message="no page"), result("fault-power-off", "passed")])
+    assert next(s for s in grade.items if s.item.id == "fault-power-off").state == "failed"
+
+
+def test_a_cycle_of_requires_is_one_clear_line(tmp_path: Path) -> None:
+    text = RUBRIC.replace("  - id: vip-serves\n    points: 2\n", "  - id: vip-serves\n    points: 2\n    requires: [fault-power-off]\n")
+    with pytest.raises(HalabError, match=r"rubric.yaml:\d+: requires: forms a cycle: .*vip-serves.*fault-power-off"):
+        rubric(tmp_path, text)
