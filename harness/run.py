@@ -48,7 +48,8 @@ class RunResult:
 
 def prober_for(backend: Backend, **options: float) -> Prober:
     plan = backend.plan
-    return Prober(plan.vip_url, {n.name: n.page_marker for n in plan.nodes}, netns=backend.client_netns(), **options)
+    return Prober(plan.vip_url, {n.name: n.page_marker for n in plan.nodes}, netns=backend.client_netns(),
+                  macs={n.name: n.mac for n in plan.nodes if n.mac}, **options)
 
 
 class LabObserver:

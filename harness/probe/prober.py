@@ -40,7 +40,8 @@ _NETNS = re.compile(r"^[A-Za-z0-9_.-]+$")
 class Prober:
     """Probes `url` every `period_s` from a worker process, in network namespace `netns` if given.
 
-    `markers` maps each node to a text that only its page contains, to tell who answered.
+    `macs` maps each node to its NIC's MAC address, to tell who answered from the network;
+    `markers` maps each node to a text that only its page contains, the cross-check.
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class Prober:
         period_s: float = 0.02,
         timeout_s: float = 0.25,
         max_duration_s: float = 3600.0,
+        macs: dict[str, str] | None = None,
     ) -> None:
         if netns is not None and not _NETNS.match(netns):
             raise HalabError(
@@ -61,7 +63,8 @@ class Prober:
         # would find its own module already loaded and run it twice.
         from harness.probe.worker import WorkerConfig
 
-        self.config: WorkerConfig = WorkerConfig(url, tuple(markers.items()), period_s, timeout_s, max_duration_s)
+        self.config: WorkerConfig = WorkerConfig(url, tuple(markers.items()), period_s, timeout_s, max_duration_s,
+                                                   tuple((macs or {}).items()))
         self.netns = netns
         self._samples: list[ProbeSample] = []
         self._lock = threading.Lock()

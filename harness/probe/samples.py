@@ -25,7 +25,8 @@ class ProbeSample:
     outcome: str  # one of OUTCOMES; "ok" means HTTP 200
     status: int | None = None  # HTTP status, when a response came back
     error: str | None = None  # short error kind, when none did
-    node: str | None = None  # which node answered, from the page text
+    node: str | None = None  # which node answered: from the MAC the VIP resolved to, else the page
+    page_node: str | None = None  # the node the page's text names (a cross-check of `node`)
 
     @property
     def ok(self) -> bool:
@@ -50,4 +51,5 @@ class ProbeSample:
             status=data.get("status"),
             error=data.get("error"),
             node=data.get("node"),
+            page_node=data.get("page_node"),
         )

@@ -32,6 +32,7 @@ from typing import Sequence, TextIO
 
 import httpx
 
+from harness.probe.identify import mac_of, node_with_mac, which_node
 from harness.probe.samples import ProbeSample
 
 
@@ -42,6 +43,8 @@ class WorkerConfig:
     period_s: float = 0.02
     timeout_s: float = 0.25
     max_duration_s: float = 3600.0
+    macs: tuple[tuple[str, str], ...] = ()  # (node, MAC of its NIC on the VIP's subnet)
+    arp_table: str = "/proc/net/arp"  # the prober's own namespace's neighbour table
 
     @property
     def slots(self) -> int:
@@ -53,19 +56,27 @@ class WorkerConfig:
         argv = ["--url", self.url]
         for node, text in self.markers:
             argv += ["--marker", f"{node}={text}"]
+        for node, mac in self.macs:
+            argv += ["--mac", f"{node}={mac}"]
         argv += ["--period", repr(self.period_s), "--timeout", repr(self.timeout_s)]
         return [*argv, "--max-duration", repr(self.max_duration_s)]
+
+    @property
+    def host(self) -> str:
+        return httpx.URL(self.url).host
 
 
 def parse_args(argv: Sequence[str] | None = None) -> WorkerConfig:
     parser = argparse.ArgumentParser(prog="python -m harness.probe.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--marker", action="append", default=[], metavar="NODE=TEXT", type=_marker)
+    parser.add_argument("--mac", action="append", default=[], metavar="NODE=MAC", type=_marker,
+                        help="tell who answered by the MAC the VIP resolves to")
     parser.add_argument("--period", type=_positive, default=0.02, help="seconds between requests")
     parser.add_argument("--timeout", type=_positive, default=0.25, help="seconds before a request counts as lost")
     parser.add_argument("--max-duration", type=_positive, default=3600.0, help="seconds before stopping anyway")
     args = parser.parse_args(argv)
-    return WorkerConfig(args.url, tuple(args.marker), args.period, args.timeout, args.max_duration)
+    return WorkerConfig(args.url, tuple(args.marker), args.period, args.timeout, args.max_duration, tuple(args.mac))
 
 
 def _marker(value: str) -> tuple[str, str]:
@@ -80,13 +91,6 @@ def _positive(value: str) -> float:
     if not number > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value!r}")
     return number
-
-
-def which_node(page: str, markers: Sequence[tuple[str, str]]) -> str | None:
-    """The node whose marker text is in the page; the longest marker wins, so that a marker which
-    is part of another ("node1" in "node10") cannot steal its answers."""
-    found = [(len(text), node) for node, text in markers if text in page]
-    return max(found)[1] if found else None
 
 
 def next_slot(slot: int, now: float, t0: float, period_s: float) -> int:
@@ -169,9 +173,21 @@ class _Worker:
         except Exception as error:  # every failure is a data point, not a crash
             outcome, kind = classify(error)
             return ProbeSample(start, time.monotonic(), outcome, error=kind)
+        end = time.monotonic()
         outcome = "ok" if response.status_code == 200 else "http-error"
-        node = which_node(response.text, self.config.markers)
-        return ProbeSample(start, time.monotonic(), outcome, status=response.status_code, node=node)
+        page_node = which_node(response.text, self.config.markers)
+        return ProbeSample(start, end, outcome, status=response.status_code,
+                           node=self._mac_node() or page_node, page_node=page_node)
+
+    def _mac_node(self) -> str | None:
+        """The node whose NIC the VIP resolves to right now: the one that just answered."""
+        if not self.config.macs:
+            return None
+        try:
+            with open(self.config.arp_table) as table:
+                return node_with_mac(mac_of(self.config.host, table.read()), self.config.macs)
+        except OSError:
+            return None
 
 
 async def run(config: WorkerConfig, out: TextIO = sys.stdout) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import statistics
 import threading
 import time
@@ -14,7 +15,8 @@ import pytest
 
 from harness.errors import HalabError
 from harness.probe import Prober, ProbeSample
-from harness.probe.worker import WorkerConfig, classify, next_slot, parse_args, which_node
+from harness.probe.identify import which_node
+from harness.probe.worker import WorkerConfig, classify, next_slot, parse_args
 
 MARKERS = {"node1": "served by node1", "node2": "served by node2"}
 
@@ -195,3 +197,27 @@ def test_sample_json_round_trip_rejects_unknown_outcomes() -> None:
     assert ProbeSample.from_json(sample.to_json()) == sample
     with pytest.raises(ValueError):
         ProbeSample.from_json({**sample.to_json(), "outcome": "fine"})
+
+
+def test_who_answered_comes_from_the_mac_the_vip_resolves_to_not_the_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """node2 serving node1's page is still node2: the page is only the cross-check."""
+    import asyncio
+    import io
+
+    from harness.probe.worker import run
+
+    table = tmp_path / "arp"
+    table.write_text("IP address       HW type     Flags       HW address            Mask     Device\n"
+                     "127.0.0.1        0x1         0x2         52:54:00:56:00:20     *        br0\n")
+    with serving() as (url, _):
+        config = WorkerConfig(url, tuple(MARKERS.items()), 0.05, 0.5, 0.3,
+                              macs=(("node1", "52:54:00:56:00:10"), ("node2", "52:54:00:56:00:20")), arp_table=str(table))
+        out = io.StringIO()
+        asyncio.run(run(config, out))
+    samples = [ProbeSample.from_json(json.loads(line)) for line in out.getvalue().splitlines()]
+    assert samples and all((s.node, s.page_node) == ("node2", "node1") for s in samples if s.ok)
+
+
+def test_worker_config_with_macs_survives_the_command_line() -> None:
+    config = WorkerConfig("http://10.0.0.10/", (("node1", "x"),), macs=(("node1", "52:54:00:56:00:10"),))
+    assert parse_args(config.to_argv()) == config
