@@ -9,6 +9,7 @@ import pytest
 from harness.errors import HalabError
 from harness.facts import LabFacts
 from harness.plan import LabPlan
+from harness.stacks.admin import Admin, admin_for
 from harness.stacks.cib import Cib, parse_cib
 
 pytest_plugins = ["harness.grading.plugin"]
@@ -24,3 +25,9 @@ def cib(facts: LabFacts, plan: LabPlan) -> Cib:
             return parse_cib(found.output)
     raise HalabError("no node could show the CIB (cibadmin --query)", evidence="; ".join(n.error for n in facts.nodes))
 
+
+
+@pytest.fixture(scope="session")
+def admin(plan: LabPlan) -> Admin:
+    """The lab's own administration tool, in which every fix is written (pcs, crmsh, Heartbeat)."""
+    return admin_for(plan.tool)

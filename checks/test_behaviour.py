@@ -8,14 +8,16 @@ from typing import Callable
 import pytest
 
 from harness.backends import Backend
-from harness.experiment import FaultRun
+from harness.experiment import NOT_TESTED, FaultRun
 from harness.grading import fail
 from harness.plan import LabPlan
 from harness.run import expected_faults
 from harness.stacks import Stack
+from harness.stacks.admin import Admin
 
 
-def test_fault(fault_name: str, fault_run: Callable[[str], FaultRun], record_property: Callable[[str, object], None]) -> None:
+def test_fault(fault_name: str, fault_run: Callable[[str], FaultRun], record_property: Callable[[str, object], None],
+               admin: Admin) -> None:
     """The cluster survives the fault as the lab expects"""
     run = fault_run(fault_name)
     if run.outcome in run.expected and run.downtime_s is not None and run.budget_s:
@@ -29,8 +31,18 @@ def test_fault(fault_name: str, fault_run: Callable[[str], FaultRun], record_pro
     if run.interleaved_answers:
         evidence += f"\nclients got answers from both nodes in turn {run.interleaved_answers} time(s): dual-active"
     if run.verdict != "pass":
-        fail(run.explanation, evidence=evidence,
-             fix="compare the timeline in the report with your configuration (timeouts, constraints, fencing)")
+        fail(run.explanation, evidence=evidence, fix=_fix(run, admin))
+
+
+def _fix(run: FaultRun, admin: Admin) -> str:
+    if run.outcome == NOT_TESTED:
+        return "first make the cluster whole and serving: the checks that failed before the faults, or the fault it did not recover from, say why"
+    if run.recovery_note:
+        return (f"see why the cluster stayed broken ({admin.status}); a node that does not rejoin after a power cycle "
+                f"needs its cluster stack started at boot ({admin.enable_at_boot()})")
+    if run.outcome == "no-recovery":
+        return f"nothing served again until the fault was healed: see whether the cluster monitors the service ({admin.status})"
+    return "compare the timeline in the report with your configuration (timeouts, constraints, fencing)"
 
 
 def test_failback_as_configured(lab: Backend, stack: Stack, plan: LabPlan, fault_run: Callable[[str], FaultRun]) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from harness.errors import HalabError
 from harness.facts import LabFacts
 from harness.grading import fail
 from harness.plan import LabPlan
@@ -66,3 +69,43 @@ def test_authkeys_signed(facts: LabFacts) -> None:
                  evidence=f"auth {methods.get('auth', '?')}; methods: " + ", ".join(
                      f"{k} {v}" for k, v in methods.items() if k != "auth"),
                  fix="`auth 1` and `1 sha1 SECRET` in authkeys (crc only detects corruption)")
+
+
+def test_ha_cf_interfaces_present(facts: LabFacts) -> None:
+    """Every interface ha.cf sends heartbeats on (bcast, ucast, mcast) exists on that node"""
+    wrong = []
+    for node in facts.reachable:
+        text = node.file(HA_CF).text
+        if text is None:
+            fail(f"{HA_CF} is missing on {node.node}", fix="write ha.cf on every node")
+        interfaces = node.interfaces()
+        for entry in parse_ha_cf(text, source=f"{node.node}:{HA_CF}").media:
+            nic = entry.value.split()[0] if entry.value.split() else ""
+            if nic not in interfaces:
+                wrong.append(f"{node.node}:{HA_CF} line {entry.line}: `{entry.directive} {entry.value}`, "
+                             f"but {node.node} has no {nic} (it has {', '.join(sorted(interfaces)) or 'none'})")
+    if wrong:
+        fail("heartbeats are sent on an interface that does not exist: the nodes never hear each other",
+             evidence="\n".join(wrong), fix="name the node's own interface on the cluster network (ip -br link)")
+
+
+def test_auto_failback_as_the_lab_asks(facts: LabFacts, expected: dict[str, Any]) -> None:
+    """auto_failback is as the lab asks (on: the service goes back to its preferred node)"""
+    want = expected.get("auto_failback")
+    if want is None:
+        pytest.skip("the rubric does not say which auto_failback the lab asks for")
+    want = {True: "on", False: "off"}.get(want, str(want))
+    wrong = []
+    for node in facts.reachable:
+        text = node.file(HA_CF).text
+        if text is None:
+            fail(f"{HA_CF} is missing on {node.node}", fix="write ha.cf on every node")
+        try:
+            got = parse_ha_cf(text, source=f"{node.node}:{HA_CF}").auto_failback
+        except HalabError as error:
+            fail(error.what, evidence=error.evidence, fix=error.fix)
+        if got != want:
+            wrong.append(f"{node.node}: auto_failback {got}")
+    if wrong:
+        fail(f"auto_failback is not {want} on every node, as the lab asks", evidence="; ".join(wrong),
+             fix=f"`auto_failback {want}` in {HA_CF} on every node, then restart heartbeat")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from harness.errors import HalabError
 from harness.facts import LabFacts
+from harness.facts.gather import PAGE
 from harness.grading import fail
 from harness.plan import LabPlan
+from harness.stacks.admin import Admin
 
 
 def reachable(facts: LabFacts) -> LabFacts:
@@ -24,6 +26,36 @@ def test_apache_disabled_at_boot(facts: LabFacts) -> None:
              + ": after a reboot both nodes serve, and the cluster's agent finds Apache already running",
              evidence="systemctl is-enabled apache2 -> " + "; ".join(enabled),
              fix="systemctl disable apache2 on every node (the cluster starts it where the VIP is)")
+
+
+def test_cluster_stack_enabled_at_boot(facts: LabFacts, admin: Admin) -> None:
+    """The cluster stack starts at boot on every node, so a node that reboots rejoins by itself"""
+    off = [f"{n.node}: {unit} {n.unit(unit).enabled}" for n in reachable(facts).nodes for unit in admin.units
+           if n.unit(unit).enabled != "enabled"]
+    if off:
+        fail("the cluster stack does not start at boot on " + ", ".join(dict.fromkeys(o.split(":")[0] for o in off))
+             + ": after a reboot or a power cut that node stays out of the cluster until someone starts it",
+             evidence="systemctl is-enabled -> " + "; ".join(off), fix=admin.enable_at_boot())
+
+
+def test_each_node_serves_its_own_page(facts: LabFacts, plan: LabPlan) -> None:
+    """Each node's web page names that node, so that a client can tell which node answered"""
+    wrong = []
+    for node in reachable(facts).nodes:
+        page = node.file(PAGE).text
+        marker = plan.node(node.node).page_marker
+        others = [o.name for o in plan.nodes if o.name != node.node and o.page_marker in (page or "")
+                  and o.page_marker not in marker]
+        if page is None:
+            wrong.append(f"{node.node} has no {PAGE}")
+        elif others:
+            wrong.append(f"{node.node} serves {others[0]}'s page (it contains {plan.node(others[0]).page_marker!r})")
+        elif marker not in page:
+            wrong.append(f"{node.node}'s page does not contain {marker!r}")
+    if wrong:
+        fail("; ".join(wrong), evidence="\n".join(f"{n.node}: {(n.file(PAGE).text or '').strip()[:200]}" for n in facts.reachable),
+             fix=f"write on each node its own {PAGE}, naming that node (" + ", ".join(
+                 f"{n.name}: {n.page_marker!r}" for n in plan.nodes) + ")")
 
 
 def test_hostnames_match_the_plan(facts: LabFacts, plan: LabPlan) -> None:

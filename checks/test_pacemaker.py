@@ -10,7 +10,8 @@ from harness.errors import HalabError
 from harness.facts import LabFacts
 from harness.grading import fail
 from harness.plan import LabPlan
-from harness.stacks.cib import Cib
+from harness.stacks.admin import PacemakerAdmin
+from harness.stacks.cib import Cib, Primitive
 from harness.stacks.corosync_conf import CorosyncConf, parse_corosync_conf
 from harness.stacks.crm_mon import parse_crm_mon
 from harness.stacks.quorumtool import parse_quorumtool
@@ -25,42 +26,43 @@ def pacemaker_only(plan: LabPlan) -> None:
 
 
 @pytest.fixture(scope="module")
-def corosync(facts: LabFacts) -> CorosyncConf:
+def corosync(facts: LabFacts, admin: PacemakerAdmin) -> CorosyncConf:
     node = facts.reachable[0]
     text = node.file(COROSYNC_CONF).text
     if text is None:
-        fail(f"{COROSYNC_CONF} is missing on {node.node}", fix="create the cluster (pcs cluster setup / corosync.conf)")
+        fail(f"{COROSYNC_CONF} is missing on {node.node}", fix=f"create the cluster ({admin.setup})")
     return parse_corosync_conf(text, source=f"{node.node}:{COROSYNC_CONF}")
 
 
-def test_stonith_policy(cib: Cib, expected: dict[str, Any]) -> None:
+def test_stonith_policy(cib: Cib, expected: dict[str, Any], admin: PacemakerAdmin) -> None:
     """STONITH is as the lab demands, and never on without a fencing device"""
     enabled = (cib.option("stonith-enabled") or cib.option("fencing-enabled") or "true").lower() in ("true", "1", "yes", "on")
     devices = cib.fencing_devices
     if enabled and not devices:
         fail("STONITH is enabled but no fencing device is configured: Pacemaker starts no resource",
              evidence=f"stonith-enabled={cib.option('stonith-enabled') or 'true (default)'}, fencing devices: none",
-             fix="configure a fence device, or in this lab: pcs property set stonith-enabled=false / crm configure property stonith-enabled=false")
+             fix=f"configure a fence device, or where the lab says so: {admin.set_property('stonith-enabled', 'false')}")
     want = expected.get("stonith_enabled")
     if want is not None and enabled != bool(want):
         fail(f"STONITH is {'on' if enabled else 'off'}; this lab asks for it {'on' if want else 'off'}",
-             evidence=f"stonith-enabled={cib.option('stonith-enabled')}")
+             evidence=f"stonith-enabled={cib.option('stonith-enabled')}",
+             fix=admin.set_property("stonith-enabled", "true" if want else "false"))
 
 
-def test_quorum_policy(cib: Cib, corosync: CorosyncConf, expected: dict[str, Any]) -> None:
+def test_quorum_policy(cib: Cib, corosync: CorosyncConf, expected: dict[str, Any], admin: PacemakerAdmin) -> None:
     """A two-node cluster keeps running when one node is lost (two_node or no-quorum-policy)"""
     policy = cib.option("no-quorum-policy") or "stop"
     want = expected.get("no_quorum_policy")
     if want is not None and policy != want:
         fail(f"no-quorum-policy is {policy}; this lab asks for {want}", evidence=f"no-quorum-policy={policy}",
-             fix=f"pcs property set no-quorum-policy={want}")
+             fix=admin.set_property("no-quorum-policy", str(want)))
     if policy == "stop" and not corosync.two_node:
         fail("with two nodes, losing one loses quorum, and no-quorum-policy=stop then stops every resource",
              evidence="no-quorum-policy=stop (default), two_node not set",
-             fix="two_node: 1 in corosync.conf's quorum section, or no-quorum-policy=ignore")
+             fix=f"two_node: 1 in corosync.conf's quorum section, or {admin.set_property('no-quorum-policy', 'ignore')}")
 
 
-def test_vip_and_apache_together(cib: Cib) -> None:
+def test_vip_and_apache_together(cib: Cib, admin: PacemakerAdmin) -> None:
     """The VIP and Apache run on the same node, the VIP first (a group, or colocation + order)"""
     vips, webs = cib.by_type("IPaddr2") + cib.by_type("IPaddr"), cib.by_type("apache")
     if not vips or not webs:
@@ -76,18 +78,19 @@ def test_vip_and_apache_together(cib: Cib) -> None:
     if not (colocated and ordered):
         fail(f"{vip.id} and {web.id} are not tied together: they may run on different nodes, or Apache before its IP",
              evidence=f"groups: {cib.groups or 'none'}; constraints: {[c.id for c in cib.constraints] or 'none'}",
-             fix=f"pcs resource group add WebCluster {vip.id} {web.id} (or a colocation and an order constraint)")
+             fix=f"{admin.group('WebCluster', vip.id, web.id)} (or a colocation and an order constraint)")
 
 
-def test_no_leftover_move_constraints(cib: Cib) -> None:
+def test_no_leftover_move_constraints(cib: Cib, admin: PacemakerAdmin) -> None:
     """No constraint left behind by `resource move` or `ban`"""
-    leftovers = [c.id for c in cib.constraints if c.id.startswith(("cli-prefer-", "cli-ban-"))]
+    leftovers = [c for c in cib.constraints if c.id.startswith(("cli-prefer-", "cli-ban-"))]
     if leftovers:
         fail("a `resource move`/`ban` left a permanent location constraint: the resource can no longer fail back freely",
-             evidence=", ".join(leftovers), fix="pcs resource clear RESOURCE (crm resource clear RESOURCE)")
+             evidence=", ".join(c.id for c in leftovers),
+             fix="; ".join(dict.fromkeys(admin.clear(c.resources[0]) for c in leftovers)))
 
 
-def test_crm_verify_clean(facts: LabFacts) -> None:
+def test_crm_verify_clean(facts: LabFacts, admin: PacemakerAdmin) -> None:
     """crm_verify -L finds no error in the configuration"""
     for node in facts.reachable:
         result = node.command("crm_verify")
@@ -95,7 +98,7 @@ def test_crm_verify_clean(facts: LabFacts) -> None:
             return
     result = facts.reachable[0].command("crm_verify")
     fail("crm_verify -L -V reports errors", evidence=result.output if result else "no output",
-         fix="read each error: most often STONITH enabled without a device")
+         fix=f"read each error: most often STONITH enabled without a device ({admin.set_property('stonith-enabled', 'false')} where the lab has none)")
 
 
 def test_corosync_crypto_on(corosync: CorosyncConf) -> None:
@@ -123,14 +126,14 @@ def test_corosync_two_node(corosync: CorosyncConf) -> None:
              fix="two_node: 1 in the quorum section of corosync.conf, on every node")
 
 
-def test_corosync_conf_identical(facts: LabFacts) -> None:
+def test_corosync_conf_identical(facts: LabFacts, admin: PacemakerAdmin) -> None:
     """corosync.conf is the same on every node"""
-    _identical(facts, COROSYNC_CONF, fix="copy it from one node to the other (pcs cluster sync)")
+    _identical(facts, COROSYNC_CONF, fix=admin.copy_to_peer(COROSYNC_CONF))
 
 
-def test_authkey_identical_and_private(facts: LabFacts) -> None:
+def test_authkey_identical_and_private(facts: LabFacts, admin: PacemakerAdmin) -> None:
     """/etc/corosync/authkey is the same on every node, owned by root, mode 0400"""
-    _identical(facts, AUTHKEY, fix="copy one node's key to the other (scp -p)")
+    _identical(facts, AUTHKEY, fix=admin.copy_to_peer(AUTHKEY))
     loose = [f"{n.node}: {n.file(AUTHKEY).mode} {n.file(AUTHKEY).owner}" for n in facts.reachable
              if n.file(AUTHKEY).mode not in ("400", "600") or n.file(AUTHKEY).owner != "root"]
     if loose:
@@ -156,7 +159,7 @@ def test_cluster_quorate(facts: LabFacts, plan: LabPlan) -> None:
              fix="corosync-quorumtool -s on each node; check the nodelist addresses, the authkey and the firewall")
 
 
-def test_no_failed_actions(facts: LabFacts) -> None:
+def test_no_failed_actions(facts: LabFacts, admin: PacemakerAdmin) -> None:
     """No failed resource action or fail-count is left over (the cluster was cleaned up)"""
     for node in facts.reachable:
         shown = node.command("crm_mon")
@@ -167,12 +170,12 @@ def test_no_failed_actions(facts: LabFacts) -> None:
             f"failed {a.operation} of {a.resource} on {a.node}: {a.exit_reason or a.exit_status}" for a in status.failed_actions]
         if left:
             fail("failures are left over: Pacemaker avoids a node where a resource failed until they are cleared",
-                 evidence="\n".join(left), fix="pcs resource cleanup (crm resource cleanup) once the cause is fixed")
+                 evidence="\n".join(left), fix=f"{admin.cleanup()} once the cause is fixed")
         return
     raise HalabError("no node could show the cluster status (crm_mon)")
 
 
-def test_vip_address_and_netmask(cib: Cib, plan: LabPlan) -> None:
+def test_vip_address_and_netmask(cib: Cib, plan: LabPlan, admin: PacemakerAdmin) -> None:
     """The VIP resource has the lab's address and netmask"""
     vips = cib.by_type("IPaddr2")
     if not vips:
@@ -181,7 +184,40 @@ def test_vip_address_and_netmask(cib: Cib, plan: LabPlan) -> None:
     if ip != str(plan.vip) or (mask is not None and mask != str(plan.subnet.prefixlen)):
         fail(f"the VIP is {ip}/{mask}, the lab's is {plan.vip}/{plan.subnet.prefixlen}",
              evidence=f"{vips[0].id}: ip={ip} cidr_netmask={mask}",
-             fix=f"pcs resource update {vips[0].id} ip={plan.vip} cidr_netmask={plan.subnet.prefixlen}")
+             fix=admin.update(vips[0].id, ip=str(plan.vip), cidr_netmask=str(plan.subnet.prefixlen)))
+
+
+def test_vip_nic_present(cib: Cib, facts: LabFacts, plan: LabPlan, admin: PacemakerAdmin) -> None:
+    """The interface the VIP is bound to (nic=), if given, exists on every node, on the VIP's subnet"""
+    for vip in cib.by_type("IPaddr2"):
+        nic = vip.param("nic")
+        if not nic:
+            continue
+        wrong = []
+        for node in facts.reachable:
+            interfaces = node.interfaces()
+            if nic not in interfaces:
+                wrong.append(f"{node.node} has no interface {nic} (it has {', '.join(sorted(interfaces)) or 'none'})")
+            elif not any(plan.vip in address.network for address in interfaces[nic]):
+                wrong.append(f"on {node.node}, {nic} has no address on {plan.subnet}")
+        if wrong:
+            on_subnet = sorted({name for n in facts.reachable for name, addresses in n.interfaces().items()
+                                if any(plan.vip in a.network for a in addresses)})
+            fail(f"{vip.id} is bound to nic={nic}: the VIP cannot start there", evidence="\n".join(wrong),
+                 fix=f"{admin.update(vip.id, nic=on_subnet[0]) if len(on_subnet) == 1 else 'name the interface on the VIP subnet'}"
+                     " (or leave nic= out: IPaddr2 finds the interface on the VIP's subnet itself)")
+
+
+def test_resources_monitored(cib: Cib, admin: PacemakerAdmin) -> None:
+    """The VIP and Apache have a monitor operation: Pacemaker notices when they die"""
+    relied_on: tuple[Primitive, ...] = cib.by_type("IPaddr2") + cib.by_type("IPaddr") + cib.by_type("apache")
+    blind = [p for p in relied_on if not p.monitored]
+    if blind:
+        fail("; ".join(f"{p.id} has no monitor: Pacemaker will never see {'Apache' if p.agent.endswith('apache') else 'the VIP'} die"
+                       for p in blind),
+             evidence="\n".join(f"{p.id} ({p.agent}) operations: " + (", ".join(f"{n} interval={i}" for n, i in p.operations) or "none")
+                                for p in blind),
+             fix="; ".join(admin.add_monitor(p.id, "30s" if p.agent.endswith("apache") else "10s") for p in blind))
 
 
 def _identical(facts: LabFacts, path: str, fix: str) -> None:

@@ -6,16 +6,17 @@ from harness.backends import Backend
 from harness.errors import HalabError
 from harness.grading import fail
 from harness.probe.fetch import fetch
+from harness.stacks.admin import Admin
 
 
-def test_vip_serves(lab: Backend) -> None:
+def test_vip_serves(lab: Backend, admin: Admin) -> None:
     """The VIP serves a node's page"""
     plan = lab.plan
     try:
         page = fetch(plan.vip_url, lab.client_netns())
     except HalabError as error:  # nothing answering is the student's outage, not an observation error
         fail(f"nothing answers on {plan.vip_url}", evidence=str(error),
-             fix="check where the cluster placed the VIP (crm_mon -1 / pcs status) and that Apache started there")
+             fix=f"check where the cluster placed the VIP ({admin.status}) and that Apache started there")
     markers = [n.page_marker for n in plan.nodes if n.page_marker in page]
     if not markers:
         fail(f"{plan.vip_url} answers, but with a page that names no node", evidence=page[:300],

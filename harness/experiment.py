@@ -13,10 +13,19 @@ from harness.probe import ProbeSample, Prober
 from harness.probe.analysis import downtime_after, first_answer_from, interleavings, serving_node
 from harness.progress import say
 from harness.stacks import ClusterView, Stack, Timing
-from harness.wait import wait_until
+from harness.wait import WaitTimeout, wait_until
 
 SETTLE_S = 1.5  # continuous answers that mean "service is back"
 HEALTHY_TIMEOUT_S = 150.0
+# Before a fault: a cluster that was whole a moment ago is whole again at once; one that is not
+# after this long is not going to be, and the fault is not tested rather than waited for.
+READY_S = 30.0
+# After a heal: what a healthy cluster needs to be whole and served again, with room to spare
+# (a powered-off node boots and rejoins in ~10 s; after a split brain a client's stale ARP entry
+# can keep it out ~50 s). Past it the cluster did not recover, and the next faults are failed at
+# once with that reason, not waited for.
+RECOVERY_S = 90.0
+NOT_TESTED = "not-tested"
 
 
 @dataclass(frozen=True)
@@ -41,19 +50,34 @@ class FaultRun:
     expected: tuple[str, ...]
     verdict: str  # pass or fail
     explanation: str
+    recovery_note: str = ""  # "" once the cluster was whole and served again after the heal; else what was missing
+
+    @property
+    def left_cluster_broken(self) -> bool:
+        """The faults after this one cannot be tested on this cluster."""
+        return self.outcome == NOT_TESTED or bool(self.recovery_note)
 
 
-def patience_s(backend: Backend) -> float:
+def patience_s(backend: Backend, seconds: float = HEALTHY_TIMEOUT_S) -> float:
     """How long the harness waits for the cluster to be whole, or served, again: longer on slow nodes."""
-    return HEALTHY_TIMEOUT_S * backend.time_scale
+    return seconds * backend.time_scale
 
 
-def wait_healthy(backend: Backend, stack: Stack) -> ClusterView:
+def wait_healthy(backend: Backend, stack: Stack, timeout_s: float | None = None) -> ClusterView:
     return wait_until(
         lambda: stack.view(backend), lambda view: view.healthy,
-        what="every node online and the service started", timeout_s=patience_s(backend), interval_s=1.0,
+        what="every node online and the service started",
+        timeout_s=patience_s(backend) if timeout_s is None else timeout_s, interval_s=1.0,
         fix="halab status shows each node; the cluster's own status (pcs status / crm status / cl_status) says why",
     )
+
+
+def wait_whole_and_served(backend: Backend, stack: Stack, prober: Prober, timeout_s: float) -> ClusterView:
+    """Every node online, the service started, and clients answered, all within one deadline."""
+    deadline = time.monotonic() + timeout_s
+    view = wait_healthy(backend, stack, timeout_s)
+    wait_served(prober, max(0.0, deadline - time.monotonic()))
+    return view
 
 
 def wait_served(prober: Prober, timeout_s: float) -> None:
@@ -99,12 +123,19 @@ def vip_holders(backend: Backend, plan: LabPlan) -> tuple[str, ...]:
 
 
 def measure_fault(
-    fault: Fault, backend: Backend, stack: Stack, prober: Prober, timing: Timing, journal: FaultJournal
+    fault: Fault, backend: Backend, stack: Stack, prober: Prober, timing: Timing, journal: FaultJournal,
+    *, ready_s: float, broken_by: str = "",
 ) -> FaultRun:
+    """One fault, start to finish. A cluster that is not whole and served within `ready_s` is
+    not tested (a failed outcome, with what was missing); one that does not recover from the heal
+    within RECOVERY_S fails, and says why. `broken_by` names the earlier fault the cluster has not
+    recovered from, if any. Only the harness's own errors propagate."""
     plan = backend.plan
-    view = wait_healthy(backend, stack)
+    try:
+        view = wait_whole_and_served(backend, stack, prober, ready_s)
+    except WaitTimeout as error:
+        return _not_tested(fault, stack, plan, timing, error, broken_by)
     victim = view.active or plan.node_names[0]
-    wait_served(prober, patience_s(backend))
     budget = fault.downtime_budget(timing, plan.start_allowance_s)
     observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
     description = fault.describe(stack, victim)
@@ -115,10 +146,17 @@ def measure_fault(
         holders = vip_holders(backend, plan)
         healed = time.monotonic()
     say(f"fault {fault.name}: healed, waiting for the cluster to be whole again")
-    wait_healthy(backend, stack)
-    recovered = time.monotonic()
-    time.sleep(SETTLE_S * 2)
-    wait_served(prober, patience_s(backend))
+    recovery_note = ""
+    try:
+        wait_healthy(backend, stack, patience_s(backend, RECOVERY_S))
+        recovered = time.monotonic()
+        time.sleep(SETTLE_S * 2)
+        wait_served(prober, max(0.0, healed + patience_s(backend, RECOVERY_S) - time.monotonic()))
+    except WaitTimeout as error:
+        recovered = time.monotonic()
+        recovery_note = (f"{recovered - healed:.0f} s after the fault was healed the cluster was still not whole "
+                         f"and serving: {error.evidence.removeprefix('last seen: ')}")
+        say(f"fault {fault.name}: the cluster did not recover ({recovery_note})")
     samples = prober.samples()
     end = time.monotonic()
     outage = downtime_after(samples, injected, until=healed)
@@ -133,17 +171,35 @@ def measure_fault(
     verdict, explanation = _judge(
         outcome, expected, outage.duration_s if outage else None, budget, expectation.why if expectation else ""
     )
+    if recovery_note:
+        verdict, explanation = "fail", f"{explanation} But the cluster did not recover: {recovery_note}"
     return FaultRun(
         fault=fault.name, description=description, victim=victim, injected_at=injected, healed_at=healed,
         recovered_at=recovered, budget_s=budget, budget_evidence=timing.evidence,
         downtime_s=outage.duration_s if outage else None,
         served_before=served_before, served_during=served_during,
-        served_after=serving_node(samples, end - SETTLE_S, end),
+        served_after=None if recovery_note else serving_node(samples, end - SETTLE_S, end),
         time_to_other_s=(reached_other - injected) if reached_other else None,
         vip_holders=holders,
         interleaved_answers=len(interleavings([x for x in samples if x.start >= injected])),
         second_outage_s=after_heal.duration_s if after_heal and after_heal.start >= healed else None,
-        outcome=outcome, expected=expected, verdict=verdict, explanation=explanation,
+        outcome=outcome, expected=expected, verdict=verdict, explanation=explanation, recovery_note=recovery_note,
+    )
+
+
+def _not_tested(fault: Fault, stack: Stack, plan: LabPlan, timing: Timing, why: WaitTimeout, broken_by: str) -> FaultRun:
+    now = time.monotonic()
+    expectation = plan.expectation(fault.name)
+    seen = why.evidence.removeprefix("last seen: ")
+    say(f"fault {fault.name}: not tested, the cluster was not whole and serving ({why.what})")
+    return FaultRun(
+        fault=fault.name, description=fault.describe(stack, "the active node"), victim="", injected_at=now,
+        healed_at=now, recovered_at=now, budget_s=fault.downtime_budget(timing, plan.start_allowance_s),
+        budget_evidence=timing.evidence, downtime_s=None, served_before=None, served_during=None, served_after=None,
+        time_to_other_s=None, vip_holders=(), interleaved_answers=0, second_outage_s=None, outcome=NOT_TESTED,
+        expected=expectation.outcomes if expectation else (), verdict="fail",
+        explanation=(f"not tested: the cluster had not recovered from {broken_by} ({seen})" if broken_by else
+                     f"not tested: before the fault the cluster was not whole and serving ({why.what}; {seen})"),
     )
 
 

@@ -19,6 +19,7 @@ from harness.paths import labs_dir
 # What a client saw after a fault: served by the other node, by the same node after a restart,
 # never interrupted, by both nodes at once, or not served again until the fault was healed.
 OUTCOMES = ("failover", "restart-in-place", "no-outage", "split-brain", "no-recovery")
+TOOLS = {"pacemaker": ("pcs", "crmsh"), "heartbeat": ("heartbeat",)}
 _MAC = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
@@ -59,6 +60,7 @@ class LabPlan:
     enable_at_install: tuple[str, ...]
     start_allowance_s: float
     expectations: tuple[tuple[str, FaultExpectation], ...]
+    tool: str = "pcs"  # what the lab administers the cluster with: pcs, crmsh or heartbeat (its files)
 
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
@@ -154,6 +156,9 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
     stack = data["stack"]
     if stack not in ("pacemaker", "heartbeat"):
         raise ValueError(f"stack must be pacemaker or heartbeat, not {stack!r}")
+    tool = data.get("tool", "heartbeat" if stack == "heartbeat" else "pcs")
+    if tool not in TOOLS[stack]:
+        raise ValueError(f"tool must be {' or '.join(TOOLS[stack])} for a {stack} lab, not {tool!r}")
     document = path.parent / data["document"]
     if not document.is_file():
         raise ValueError(f"the lab document {document} does not exist")
@@ -171,6 +176,7 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
         enable_at_install=tuple(data.get("enable_at_install", ())),
         start_allowance_s=float(data.get("start_allowance_s", 5.0)),
         expectations=tuple(expectations),
+        tool=tool,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 
 from harness import lab as labs
 from harness.backends import Backend, open_backend
-from harness.experiment import FaultRun, measure_fault
+from harness.experiment import NOT_TESTED, READY_S, FaultRun, measure_fault, patience_s
 from harness.errors import HalabError
 from harness.faults import FAULTS, fault_named, heal_journal
 from harness.labdoc import StepFailed, StepResult, parse_document, run_document
@@ -141,11 +141,15 @@ def run_faults(backend: Backend, fault_names: Sequence[str]) -> tuple[tuple[Faul
     timing = stack.timing(backend)
     say(f"downtime budgets from the running configuration: {timing.evidence}")
     journal = labs.journal_for(backend.lab)
-    runs = []
+    runs: list[FaultRun] = []
     with prober_for(backend) as prober:
-        prober.wait_for_answer(VIP_TIMEOUT_S)
         for name in fault_names:
-            runs.append(measure_fault(fault_named(name), backend, stack, prober, timing, journal))
+            # A cluster an earlier fault left broken is not waited for again: one look, then not tested.
+            broken = next((r for r in runs if r.left_cluster_broken), None)
+            broken_by = broken.fault if broken and broken.outcome != NOT_TESTED else ""
+            ready_s = 0.0 if broken else patience_s(backend, READY_S)
+            runs.append(measure_fault(fault_named(name), backend, stack, prober, timing, journal,
+                                      ready_s=ready_s, broken_by=broken_by))
         samples = prober.stop()
     return tuple(runs), samples
 

@@ -11,6 +11,10 @@ from harness.errors import HalabError
 T = TypeVar("T")
 
 
+class WaitTimeout(HalabError):
+    """The awaited condition never held: what the cluster did (or did not do), not a harness fault."""
+
+
 def wait_until(
     observe: Callable[[], T],
     accept: Callable[[T], bool],
@@ -40,4 +44,4 @@ def wait_until(
         if time.monotonic() >= deadline:
             break
         time.sleep(interval_s)
-    raise HalabError(f"gave up after {timeout_s:.0f} s waiting for {what}", evidence=f"last seen: {last}", fix=fix)
+    raise WaitTimeout(f"gave up after {timeout_s:.0f} s waiting for {what}", evidence=f"last seen: {last}", fix=fix)

@@ -14,6 +14,8 @@ UNITS = ("apache2", "corosync", "pacemaker", "pcsd", "heartbeat")
 CONFIG_FILES = (
     "/etc/corosync/corosync.conf", "/etc/ha.d/ha.cf", "/etc/ha.d/haresources", "/etc/hosts", "/etc/hostname",
 )
+PAGE = "/var/www/html/index.html"  # the page the lab's Apache serves
+SHOWN_FILES = (*CONFIG_FILES, PAGE)  # files whose text the checks read
 SECRET_FILES = ("/etc/corosync/authkey", "/etc/ha.d/authkeys")
 COMMANDS = {
     "cmap": "corosync-cmapctl",
@@ -22,6 +24,7 @@ COMMANDS = {
     "crm_verify": "crm_verify -L -V",
     "cl_status": "cl_status hbstatus",
     "quorum": "corosync-quorumtool -s",
+    "addresses": "ip -o addr show",
     # Which signing method each key uses, never the key itself.
     "authkeys_methods": "awk '$1 == \"auth\" || $1 ~ /^[0-9]+$/ {print $1, $2}' /etc/ha.d/authkeys",
 }
@@ -31,10 +34,10 @@ def gather_script(node_names: tuple[str, ...]) -> str:
     lines = [f'echo "{MARK} hostname"; uname -n', f'echo "{MARK} clock"; date +%s.%N']
     for unit in UNITS:
         lines.append(f'echo "{MARK} unit {unit}"; systemctl is-enabled {unit} 2>&1; systemctl is-active {unit} 2>&1')
-    for path in CONFIG_FILES + SECRET_FILES:
+    for path in SHOWN_FILES + SECRET_FILES:
         quoted = shlex.quote(path)
         # The extra echo keeps the next marker on a line of its own when a file lacks a final newline.
-        show = f"; echo '{MARK} text {path}'; cat {quoted}; echo" if path in CONFIG_FILES else ""
+        show = f"; echo '{MARK} text {path}'; head -c 65536 {quoted}; echo" if path in SHOWN_FILES else ""
         lines.append(
             f"if [ -e {quoted} ]; then echo '{MARK} file {path}'; stat -c '%a %U' {quoted}; "
             f"sha256sum < {quoted} | cut -d' ' -f1{show}; fi"
@@ -80,7 +83,7 @@ def parse_facts(node: str, output: str) -> NodeFacts:
         elif kind == "exit" and pending_command is not None:
             commands.append(CommandFact(pending_command, int(arg), "\n".join(collected) + "\n"))
             pending_command = None
-    missing = [FileFact(path, False) for path in CONFIG_FILES + SECRET_FILES if path not in files]
+    missing = [FileFact(path, False) for path in SHOWN_FILES + SECRET_FILES if path not in files]
     return NodeFacts(
         node=node, reachable=True, hostname=hostname, clock=clock, units=tuple(units),
         files=tuple(files.values()) + tuple(missing), resolution=tuple(resolution), commands=tuple(commands),

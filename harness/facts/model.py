@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Interface
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,20 @@ class NodeFacts:
 
     def resolves(self, name: str) -> tuple[str, ...]:
         return dict(self.resolution).get(name, ())
+
+    def interfaces(self) -> dict[str, tuple[IPv4Interface, ...]]:
+        """Each network interface and its IPv4 addresses, from `ip -o addr show`."""
+        found: dict[str, tuple[IPv4Interface, ...]] = {}
+        shown = self.command("addresses")
+        for line in (shown.output if shown else "").splitlines():
+            fields = line.split()
+            if len(fields) < 4 or not fields[0].endswith(":"):
+                continue
+            name = fields[1].split("@")[0]
+            found.setdefault(name, ())
+            if fields[2] == "inet":
+                found[name] += (IPv4Interface(fields[3]),)
+        return found
 
 
 @dataclass(frozen=True)

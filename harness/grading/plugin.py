@@ -18,7 +18,7 @@ from harness.backends import Backend
 from harness.errors import HalabError
 from harness.experiment import FaultRun
 from harness.facts import LabFacts, gather_facts
-from harness.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckFailed, CheckResult
+from harness.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckFailed, CheckResult, fail
 from harness.grading.rubric import Rubric, load_rubric
 from harness.lab import find_lab
 from harness.plan import LabPlan
@@ -123,6 +123,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         Path(path).write_text(json.dumps(record, indent=1))
 
 
+def failed_prerequisite(rubric: Rubric | None, check: str, results: list[CheckResult]) -> CheckResult | None:
+    """The first check `check` requires (directly or through others) that has already failed."""
+    item = rubric.item(check) if rubric else None
+    if item is None or rubric is None:
+        return None
+    by_id = {r.id: r for r in results}
+    for needed in item.requires:
+        result = by_id.get(needed)
+        if result is not None and result.state == FAILED:
+            return result
+        deeper = failed_prerequisite(rubric, needed, results)
+        if deeper is not None:
+            return deeper
+    return None
+
+
 # -- fixtures -------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest) -> Backend:
@@ -170,6 +186,7 @@ def fault_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], F
 
     done: dict[str, FaultRun] = {}
     timelines = request.config.stash[TIMELINES]
+    rubric: Rubric | None = request.getfixturevalue("rubric")
     wanted = [item.callspec.params["fault_name"] for item in request.session.items
               if hasattr(item, "callspec") and "fault_name" in item.callspec.params]
 
@@ -180,8 +197,15 @@ def fault_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], F
     def run(name: str) -> FaultRun:
         if not applicable(name):
             pytest.skip(f"{name} is not applicable here: this backend cannot power a node back on")
+        failed = failed_prerequisite(rubric, f"fault-{name}", request.config.stash[RESULTS])
+        if failed:
+            fail(f"not tested: {failed.id} failed ({failed.message})", evidence=failed.evidence,
+                 fix=f"see {failed.id} first: this fault is run once it passes")
         if name not in done:
-            names = [n for n in dict.fromkeys([*wanted, name]) if n not in done and applicable(n)]
+            # Faults whose prerequisites already failed are not run at all: a broken cluster is
+            # graded at once, not waited for.
+            names = [n for n in dict.fromkeys([*wanted, name]) if n not in done and applicable(n)
+                     and not failed_prerequisite(rubric, f"fault-{n}", request.config.stash[RESULTS])]
             runs, samples = run_faults(lab, names)
             for index, fault in enumerate(runs):
                 done[fault.fault] = fault

@@ -15,9 +15,15 @@ class Primitive:
     agent: str  # class:provider:type, e.g. ocf:heartbeat:IPaddr2, or stonith:fence_xvm
     params: tuple[tuple[str, str], ...]
     group: str | None
+    operations: tuple[tuple[str, str], ...] = ()  # (name, interval) of each op, e.g. ("monitor", "30s")
 
     def param(self, name: str) -> str | None:
         return dict(self.params).get(name)
+
+    @property
+    def monitored(self) -> bool:
+        """Pacemaker checks this resource on a schedule (a monitor op with a non-zero interval)."""
+        return any(name == "monitor" and interval.strip() not in ("", "0", "0s", "0ms") for name, interval in self.operations)
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,9 @@ def parse_cib(xml_text: str) -> Cib:
                 (nv.get("name", ""), nv.get("value", ""))
                 for attrs in primitive.findall("instance_attributes") for nv in attrs.iter("nvpair")
             )
+            operations = tuple((op.get("name", ""), op.get("interval", "0")) for op in primitive.iterfind("operations/op"))
             primitives.append(Primitive(primitive.get("id", ""), agent, params,
-                                        element.get("id") if element.tag == "group" else None))
+                                        element.get("id") if element.tag == "group" else None, operations))
     constraints = []
     found = root.find("configuration/constraints")
     for element in found if found is not None else []:

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from harness.errors import HalabError
 from harness.facts import FileFact, UnitFact
-from harness.facts.gather import CONFIG_FILES
+from harness.facts.gather import CONFIG_FILES, PAGE
 from harness.submissions.archive import ArchiveRefused
 
 FORMAT, FORMAT_VERSION = "halab-submission", 1
@@ -30,7 +30,7 @@ OWNER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 MODE = re.compile(r"^[0-7]{1,4}$")
 MAC = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$")
 UNIT_STATE = re.compile(r"^[a-z-]{1,32}$")
-PAGE, AUTHKEYS, COROSYNC_AUTHKEY = "/var/www/html/index.html", "/etc/ha.d/authkeys", "/etc/corosync/authkey"
+AUTHKEYS, COROSYNC_AUTHKEY = "/etc/ha.d/authkeys", "/etc/corosync/authkey"
 # The only files a submission may carry, and the only ones a rebuild writes on its nodes.
 FILES = (*CONFIG_FILES, PAGE, AUTHKEYS)
 
