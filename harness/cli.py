@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--student", default="student", help="whose lab this is (names the reports)")
     grade.add_argument("--parallel", type=int, help="submissions: labs at once (default: from cores and memory)")
     grade.add_argument("--name-prefix", default="sub", help="submissions: names of the rebuilt labs (default sub1, sub2...)")
+    grade.add_argument("--resume", action="store_true",
+                       help="submissions: keep what an earlier run of the same folder graded with the same archive and rubric")
     grade.add_argument("-o", "--out", type=Path, help="submissions: where the reports go (default reports/<folder>)")
 
     collect = command("collect", _collect, "gather a student's cluster (configuration, CIB, units, packages, page, "
@@ -350,7 +352,7 @@ def _grade_submissions(args: argparse.Namespace) -> int:
         rubrics[variant] = path
     out = args.out or reports_dir() / (args.submissions.name.split(".")[0] or "submissions")
     outcomes = grade_batch(find_archives(args.submissions), out, rubrics=rubrics, parallel=args.parallel,
-                           name_prefix=args.name_prefix)
+                           name_prefix=args.name_prefix, resume=args.resume)
     for outcome in outcomes:
         result = outcome.run.grade.summary if outcome.run else outcome.reason.splitlines()[0]
         print(f"{outcome.state:<8} {outcome.student:<20} {outcome.variant:<10} {result}")

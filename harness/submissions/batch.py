@@ -26,6 +26,7 @@ from harness.plan import available_labs, load_plan
 from harness.progress import say
 from harness.report.grade_reports import append_gradebook, write_grade_reports
 from harness.submissions.archive import read_archive
+from harness.submissions.ledger import Ledger
 from harness.submissions.rebuild import plan_rebuild, rebuild, write_plan
 from harness.submissions.submission import Submission, from_members
 
@@ -142,16 +143,40 @@ class _Progress:
 def grade_batch(
     archives: Sequence[Path], out: Path, *, rubrics: Mapping[str, Path] | None = None, parallel: int | None = None,
     name_prefix: str = "sub", grade_one: Callable[[Submission, str, Path], tuple[GradingRun, tuple[str, ...]]] | None = None,
+    resume: bool = False,
 ) -> list[Outcome]:
-    """Grade every archive; write each student's reports, the gradebook and the class summary."""
+    """Grade every archive. Each student's reports are written as soon as they are graded, and the
+    gradebook and class summary after each one, so a batch stopped midway keeps what it did;
+    with `resume`, an archive already graded with the same rubric is not graded again."""
     valid, refused = read_submissions(archives)
     progress = _Progress(len(archives))
+    chosen_rubrics = {**{v: load_plan(v).folder / "rubric.yaml" for v in available_labs()}, **(rubrics or {})}
+    ledger = Ledger(out)
+    finished: list[Outcome] = list(refused)
+    lock = threading.Lock()
+
+    def record(outcome: Outcome, rubric: Path | None) -> None:
+        with lock:
+            ledger.keep(outcome, rubric)
+            finished.append(outcome)
+            write_student_reports(out, outcome)
+            write_class_files(out, sorted(finished, key=lambda o: (o.student, o.archive.name)))
+
     for outcome in refused:
         progress.event(outcome, outcome.reason.splitlines()[0], finished=True)
-    chosen_rubrics = {**{v: load_plan(v).folder / "rubric.yaml" for v in available_labs()}, **(rubrics or {})}
+    earlier = {path: ledger.find(path, chosen_rubrics[s.variant]) for path, s in valid
+               if resume and chosen_rubrics[s.variant].is_file()}
+    for path, outcome in earlier.items():
+        if outcome is not None:
+            progress.event(outcome, "already graded with this rubric (--resume): kept", finished=True)
+            record(outcome, chosen_rubrics[outcome.variant])
+    valid = [(path, s) for path, s in valid if earlier.get(path) is None]
     workers = parallel or default_parallelism([s.variant for _, s in valid])
     names = _LabNames(name_prefix)
-    say(f"grading {len(valid)} submissions, {workers} at once ({len(refused)} refused)")
+    say(f"grading {len(valid)} submissions, {workers} at once ({len(refused)} refused"
+        + (f", {len(finished) - len(refused)} kept from an earlier run)" if resume else ")"))
+    out.mkdir(parents=True, exist_ok=True)
+    write_class_files(out, sorted(finished, key=lambda o: (o.student, o.archive.name)))
 
     def one(item: tuple[Path, Submission]) -> Outcome:
         path, submission = item
@@ -161,6 +186,7 @@ def grade_batch(
         if not rubric.is_file():
             outcome.reason = f"no rubric for the {submission.variant} lab ({rubric})"
             progress.event(outcome, outcome.reason, finished=True)
+            record(outcome, None)
             return outcome
         name = names.take()
         progress.event(outcome, f"rebuilding the {submission.variant} lab as {name}", started=True)
@@ -175,14 +201,13 @@ def grade_batch(
             names.give_back(name)
         outcome.duration_s = time.monotonic() - started
         result = outcome.run.grade.summary if outcome.run else f"not graded: {outcome.reason.splitlines()[0]}"
+        record(outcome, rubric)
         progress.event(outcome, f"{result} ({outcome.duration_s:.0f} s)", finished=True)
         return outcome
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        graded = list(pool.map(one, valid))
-    outcomes = sorted(graded + refused, key=lambda o: (o.student, o.archive.name))
-    write_class_reports(out, outcomes)
-    return outcomes
+        list(pool.map(one, valid))
+    return sorted(finished, key=lambda o: (o.student, o.archive.name))
 
 
 def grade_submission(submission: Submission, name: str, rubric: Path) -> tuple[GradingRun, tuple[str, ...]]:
@@ -208,9 +233,16 @@ def grade_submission(submission: Submission, name: str, rubric: Path) -> tuple[G
     return run, rebuild_plan.notes + rebuilt.notes
 
 
-def write_class_reports(out: Path, outcomes: Sequence[Outcome]) -> dict[str, Path]:
-    """Each graded student's reports, the gradebook (graded students, importable as is) and the
-    class summary (everyone, refused and failed included, with the reason)."""
+def write_student_reports(out: Path, outcome: Outcome) -> None:
+    """A graded student's JSON, JUnit and HTML reports, as soon as they are graded."""
+    if outcome.run is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        outcome.reports = write_grade_reports(out, outcome.student, outcome.run)
+
+
+def write_class_files(out: Path, outcomes: Sequence[Outcome]) -> dict[str, Path]:
+    """The gradebook (graded students, importable as is) and the class summary (everyone so far,
+    refused and failed included, with the reason), rewritten whole after each submission."""
     from harness.submissions.summary import summary_csv, summary_html
 
     out.mkdir(parents=True, exist_ok=True)
@@ -218,7 +250,6 @@ def write_class_reports(out: Path, outcomes: Sequence[Outcome]) -> dict[str, Pat
     gradebook.unlink(missing_ok=True)
     for outcome in outcomes:
         if outcome.run is not None:
-            outcome.reports = write_grade_reports(out, outcome.student, outcome.run)
             append_gradebook(gradebook, outcome.student, outcome.run)
     paths = {"gradebook": gradebook, "summary_html": out / "class-summary.html", "summary_csv": out / "class-summary.csv"}
     paths["summary_html"].write_text(summary_html(outcomes, out))

@@ -157,7 +157,7 @@ def write_plan(rebuild: RebuildPlan, variant: LabPlan, folder: Path) -> LabPlan:
     expectations, so every part of halab (records, checks, faults) reads it as any other lab."""
     q = json.dumps  # a JSON string is a TOML basic string
     lines = [
-        f"title = {q(variant.title + ' (rebuilt from a submission)')}", f"stack = {q(variant.stack)}",
+        f"title = {q(variant.title + ' (rebuilt from a submission)')}", f"stack = {q(variant.stack)}", f"tool = {q(variant.tool)}",
         f"document = {q(str(variant.document.resolve()))}", f"subnet = {q(str(rebuild.subnet))}",
         f"vip = {q(str(rebuild.vip))}", f"client = {q(str(rebuild.client))}", "enable_at_install = []",
         f"start_allowance_s = {variant.start_allowance_s}", "",

@@ -141,3 +141,39 @@ def test_one_broken_submission_never_stops_the_others(tmp_path: Path, monkeypatc
     page = (out / "class-summary.html").read_text()
     assert "5 submissions: 2 graded, 2 refused, 1 could not be graded" in page and "href='alice-pcs.html'" in page
     assert (out / "bob-pcs.html").exists()
+
+
+def test_a_batch_writes_as_it_goes_and_resume_grades_only_what_changed(tmp_path: Path) -> None:
+    """Each student's reports and the class files exist as soon as that student is graded; a
+    second run with --resume grades only the archive that changed."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for student in ("alice", "bob"):
+        members = dict(read_archive(PCS))
+        manifest = json.loads(members["manifest.json"])
+        members["manifest.json"] = json.dumps({**manifest, "student": student}).encode()
+        write_archive(folder / f"{student}.tar.gz", members, 0)
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text("lab: pcs\nchecks:\n  - id: vip-serves\n    points: 2\n")
+    out = tmp_path / "class"
+    graded: list[str] = []
+
+    def grade_one(submission: Submission, name: str, path: Path) -> tuple[GradingRun, tuple[str, ...]]:
+        if graded:  # the first one's files are already on disk when the second starts
+            assert (out / f"{graded[0]}-pcs.html").exists() and graded[0] in (out / "gradebook.csv").read_text()
+        graded.append(submission.student)
+        loaded = Rubric(path, "pcs", (RubricItem("vip-serves", 2),))
+        results = (CheckResult("vip-serves", "The VIP serves", "passed"),)
+        return GradingRun(name, loaded, results, score(loaded, results), {}), ()
+
+    grade_batch(find_archives(folder), out, rubrics={"pcs": rubric}, parallel=1, name_prefix="tst", grade_one=grade_one)
+    assert graded == ["alice", "bob"]
+    members = dict(read_archive(folder / "bob.tar.gz"))
+    members["nodes/node1/files/etc/hosts"] += b"# edited\n"
+    write_archive(folder / "bob.tar.gz", members, 0)
+    outcomes = grade_batch(find_archives(folder), out, rubrics={"pcs": rubric}, parallel=1, name_prefix="tst",
+                           grade_one=grade_one, resume=True)
+    assert graded == ["alice", "bob", "bob"]
+    assert [(o.student, o.state, o.run.grade.awarded if o.run else None) for o in outcomes] == [
+        ("alice", "graded", 2.0), ("bob", "graded", 2.0)]
+    assert [r["Student"] for r in csv.DictReader((out / "gradebook.csv").open())] == ["alice", "bob"]

@@ -1,0 +1,79 @@
+"""What a batch has graded so far, one small JSON file per archive in the output folder, so that
+a batch stopped at minute 47 loses nothing and `halab grade FOLDER --resume` grades only what is
+new or changed: an entry counts only for the same archive bytes and the same rubric bytes.
+
+    ledger = Ledger(out)
+    done = ledger.find(archive, rubric)     # the earlier Outcome, or None
+    ledger.keep(outcome, archive_digest, rubric_path)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.grading.results import CheckResult
+from harness.grading.rubric import load_rubric
+from harness.grading.score import score
+from harness.grading.session import GradingRun
+
+if TYPE_CHECKING:
+    from harness.submissions.batch import Outcome
+
+FOLDER = ".halab-graded"
+FORMAT = 1
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of a regular file's bytes (an archive is at most a few MiB: read_archive caps it)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Ledger:
+    def __init__(self, out: Path) -> None:
+        self.folder = out / FOLDER
+
+    def _entry(self, archive: Path) -> Path:
+        return self.folder / f"{archive.name}.json"
+
+    def keep(self, outcome: "Outcome", rubric: Path | None) -> None:
+        """Record a graded or failed outcome (refusals are cheap to find again: they are not kept)."""
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        run = outcome.run
+        record: dict[str, Any] = {
+            "format": FORMAT, "archive_sha256": digest(outcome.archive),
+            "rubric": str(rubric) if rubric else None, "rubric_sha256": digest(rubric) if rubric else None,
+            "student": outcome.student, "variant": outcome.variant, "state": outcome.state, "reason": outcome.reason,
+            "notes": list(outcome.notes), "duration_s": outcome.duration_s,
+            "lab": run.lab if run else None, "results": [asdict(r) for r in run.results] if run else None,
+            "timelines": run.timelines if run else None,
+        }
+        entry = self._entry(outcome.archive)
+        temporary = entry.with_suffix(".tmp")
+        temporary.write_text(json.dumps(record))
+        os.chmod(temporary, 0o600)
+        temporary.replace(entry)
+
+    def find(self, archive: Path, rubric: Path) -> "Outcome | None":
+        """The earlier outcome of this very archive under this very rubric, else None."""
+        from harness.submissions.batch import Outcome
+
+        entry = self._entry(archive)
+        try:
+            record = json.loads(entry.read_text())
+        except (OSError, ValueError):
+            return None
+        if (not isinstance(record, dict) or record.get("format") != FORMAT
+                or record.get("archive_sha256") != digest(archive) or record.get("rubric_sha256") != digest(rubric)):
+            return None
+        run = None
+        if record["results"] is not None:
+            loaded = load_rubric(rubric)
+            results = tuple(CheckResult(**{**r, "measures": tuple(tuple(m) for m in r["measures"])}) for r in record["results"])
+            run = GradingRun(record["lab"], loaded, results, score(loaded, results), record["timelines"] or {})
+        return Outcome(archive, record["student"], record["variant"], record["state"], record["reason"], run,
+                       tuple(record["notes"]), record["duration_s"])
