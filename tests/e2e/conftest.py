@@ -75,6 +75,12 @@ def assert_exactly_failed(grade: Grade, expected: set[str]) -> None:
             assert scored.result is not None and scored.result.message and scored.result.fix, scored
 
 
+def assert_fixes_in_own_tool(grade: Grade, *foreign: str) -> None:
+    """No fix names another lab's tool (a crmsh student is never told to type a pcs command)."""
+    said = [(s.item.id, s.result.fix) for s in grade.items if s.result and s.result.fix]
+    assert said and not [(i, fix) for i, fix in said if any(word in fix for word in foreign)], said
+
+
 def assert_full_marks(grade: Grade) -> None:
     lost = [(s.item.id, s.state, s.note, s.result and s.result.evidence) for s in grade.items if s.awarded < s.item.points]
     assert grade.awarded == grade.total > 0, lost
@@ -83,4 +89,5 @@ def assert_full_marks(grade: Grade) -> None:
 @pytest.fixture(scope="session")
 def graded() -> SimpleNamespace:
     """The grading assertions the lab modules share."""
-    return SimpleNamespace(exactly_failed=assert_exactly_failed, full_marks=assert_full_marks)
+    return SimpleNamespace(exactly_failed=assert_exactly_failed, full_marks=assert_full_marks,
+                           fixes_in_own_tool=assert_fixes_in_own_tool)

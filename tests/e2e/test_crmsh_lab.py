@@ -111,3 +111,42 @@ def test_the_reference_lab_gets_full_marks(graded: SimpleNamespace, crmsh_lab: L
     run = grade_lab(LAB, rubric_subset("crmsh", ("stop-stack",)), include_hidden=True)
     graded.full_marks(run.grade)
     assert {"failback-as-configured", "cluster-quorate", "fault-stop-stack"} <= {s.item.id for s in run.grade.items}
+
+
+# Each mistake: what to do on which node, how to undo it, and the checks that must fail; every
+# fix given must be a crm command (or a file), never a pcs one.
+DEFECTS = {
+    # Planted with pcs (installed on every node): the state is the mistake, not the tool.
+    "the group removed": (
+        ("serv1", "pcs resource ungroup servicesWeb && crm_resource --wait --timeout=60s"),
+        ("serv1", "crm configure group servicesWeb IPFailover serviceWeb && crm_resource --wait --timeout=60s"),
+        {"vip-and-apache-together"}),
+    "no-quorum-policy left at stop": (
+        ("serv1", "crm configure property no-quorum-policy=stop"),
+        ("serv1", "crm configure property no-quorum-policy=ignore"), {"quorum-policy"}),
+    "a leftover move constraint": (
+        ("serv1", "to=serv2; crm_resource --locate -r servicesWeb | grep -q serv2 && to=serv1; "
+                  "crm resource move servicesWeb $to && crm_resource --wait --timeout=60s"),
+        ("serv1", "crm resource clear servicesWeb && crm_resource --wait --timeout=60s"), {"no-leftover-move-constraints"}),
+    "cluster stack not enabled at boot": (
+        ("serv2", "systemctl disable corosync pacemaker"), ("serv2", "systemctl enable corosync pacemaker"),
+        {"cluster-stack-enabled-at-boot"}),
+}
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_a_mistake_fails_exactly_its_checks_with_crm_fixes(graded: SimpleNamespace, crmsh_lab: LabUp,
+                                                           rubric_subset: Callable[..., Path], defect: str) -> None:
+    (node, plant), (undo_node, undo), expected = DEFECTS[defect]
+    lab = crmsh_lab.backend
+    lab.run(node, ["/bin/sh", "-c", plant], timeout=120).check()
+    try:
+        run = grade_lab(LAB, rubric_subset("crmsh"), include_hidden=True)
+    finally:
+        lab.run(undo_node, ["/bin/sh", "-c", undo], timeout=120).check()
+        wait_healthy(lab, stack_for("pacemaker"))
+    # The spread group may also leave the VIP on a node without Apache: its own consequence.
+    graded.exactly_failed(run.grade, expected | ({"vip-serves"} & {s.item.id for s in run.grade.items if s.state != "passed"}))
+    graded.fixes_in_own_tool(run.grade, "pcs ")
+    fixes = " ".join(s.result.fix for s in run.grade.items if s.result and s.item.id in expected)
+    assert "crm " in fixes or "systemctl" in fixes, fixes

@@ -122,6 +122,21 @@ DEFECTS = {
     "authkeys only checksummed": (
         ("srv", "cp -p /etc/ha.d/authkeys /root/authkeys.saved && printf 'auth 2\\n2 crc\\n' > /etc/ha.d/authkeys"),
         ("srv", "cp -p /root/authkeys.saved /etc/ha.d/authkeys"), {"authkeys-signed"}),
+    # Heartbeat reads ha.cf when it starts: the running cluster does not notice these either.
+    "a node name in ha.cf that is not uname -n": (
+        ("srv", "cp -p /etc/ha.d/ha.cf /root/ha.cf.saved && sed -i 's/^node\\s\\+srv-slave$/node srv-slave1/' /etc/ha.d/ha.cf"),
+        ("srv", "cp -p /root/ha.cf.saved /etc/ha.d/ha.cf"), {"ha-cf-node-names-are-hostnames"}),
+    "auto_failback inverted": (
+        ("srv", "cp -p /etc/ha.d/ha.cf /root/ha.cf.saved && sed -i 's/^auto_failback .*/auto_failback off/' /etc/ha.d/ha.cf"),
+        ("srv", "cp -p /root/ha.cf.saved /etc/ha.d/ha.cf"), {"auto-failback-as-the-lab-asks"}),
+    "heartbeats broadcast on an interface the node lacks": (
+        ("srv-slave", "cp -p /etc/ha.d/ha.cf /root/ha.cf.saved && sed -i 's/^bcast .*/bcast eth1/' /etc/ha.d/ha.cf"),
+        ("srv-slave", "cp -p /root/ha.cf.saved /etc/ha.d/ha.cf"), {"ha-cf-interfaces-present"}),
+    "heartbeat not started at boot": (
+        ("srv-slave", "systemctl disable heartbeat"), ("srv-slave", "systemctl enable heartbeat"),
+        {"cluster-stack-enabled-at-boot"}),
+    "apache enabled at boot": (
+        ("srv", "systemctl enable apache2"), ("srv", "systemctl disable apache2"), {"apache-disabled-at-boot"}),
 }
 
 
@@ -135,3 +150,4 @@ def test_a_planted_defect_fails_exactly_its_checks(graded: SimpleNamespace, hear
     finally:
         lab.run(undo_node, ["/bin/sh", "-c", undo]).check()
     graded.exactly_failed(run.grade, expected)
+    graded.fixes_in_own_tool(run.grade, "pcs", "crm ")
