@@ -20,7 +20,8 @@ def test_fault(fault_name: str, fault_run: Callable[[str], FaultRun], record_pro
                admin: Admin) -> None:
     """The cluster survives the fault as the lab expects"""
     run = fault_run(fault_name)
-    if run.outcome in run.expected and run.downtime_s is not None and run.budget_s:
+    # Partial credit is for an outcome the lab allows, only late: never for one that did not recover.
+    if run.outcome in run.expected and not run.recovery_note and run.downtime_s is not None and run.budget_s:
         record_property("downtime_ratio", run.downtime_s / run.budget_s)
     evidence = (
         f"{run.description}\noutcome {run.outcome}; downtime "

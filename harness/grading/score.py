@@ -100,6 +100,8 @@ def _score_item(item: RubricItem, result: CheckResult | None, earlier: dict[str,
     ratio = result.measure("downtime_ratio")
     if item.partial and ratio is not None:
         credit = next((p.credit for p in item.partial if ratio <= p.downtime_within), 0.0)
+        if result.state == FAILED and credit == 1:  # failed for another reason than its downtime
+            return ItemScore(item, result, FAILED, 0, result.message)
         note = f"downtime {ratio:.2f}x the budget: {credit:.0%} of the points"
         return ItemScore(item, result, PASSED if credit == 1 else FAILED, round(item.points * credit, 2), note)
     if result.state == PASSED:

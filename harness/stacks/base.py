@@ -21,6 +21,9 @@ class ClusterView:
     healthy: bool  # every node online and the service started
     summary: str
 
+    def __str__(self) -> str:
+        return self.summary
+
 
 @dataclass(frozen=True)
 class Timing:

@@ -128,3 +128,11 @@ def test_a_cycle_of_requires_is_one_clear_line(tmp_path: Path) -> None:
     text = RUBRIC.replace("  - id: vip-serves\n    points: 2\n", "  - id: vip-serves\n    points: 2\n    requires: [fault-power-off]\n")
     with pytest.raises(HalabError, match=r"rubric.yaml:\d+: requires: forms a cycle: .*vip-serves.*fault-power-off"):
         rubric(tmp_path, text)
+
+
+def test_a_fault_failed_for_another_reason_earns_no_partial_credit(tmp_path: Path) -> None:
+    grade = score(rubric(tmp_path), [result("vip-serves", "passed"),
+                                     result("fault-power-off", "failed", message="did not recover",
+                                            measures=(("downtime_ratio", 0.5),))])
+    power = next(s for s in grade.items if s.item.id == "fault-power-off")
+    assert (power.state, power.awarded, power.note) == ("failed", 0, "did not recover")
