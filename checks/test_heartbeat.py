@@ -11,6 +11,7 @@ from harness.facts import LabFacts
 from harness.grading import fail
 from harness.plan import LabPlan
 from harness.stacks.ha_cf import parse_ha_cf
+from harness.stacks.heartbeat import address_interfaces
 
 HA_CF, HARESOURCES, AUTHKEYS = "/etc/ha.d/ha.cf", "/etc/ha.d/haresources", "/etc/ha.d/authkeys"
 
@@ -87,6 +88,20 @@ def test_ha_cf_interfaces_present(facts: LabFacts) -> None:
     if wrong:
         fail("heartbeats are sent on an interface that does not exist: the nodes never hear each other",
              evidence="\n".join(wrong), fix="name the node's own interface on the cluster network (ip -br link)")
+
+
+def test_haresources_interface_present(facts: LabFacts) -> None:
+    """The interface haresources puts the VIP on, when it names one, exists on every node"""
+    wrong = []
+    for node in facts.reachable:
+        interfaces = node.interfaces()
+        for resource, nic in address_interfaces(node.file(HARESOURCES).text or ""):
+            if nic not in interfaces:
+                wrong.append(f"{node.node}: {resource} names {nic}, but {node.node} has no {nic} "
+                             f"(it has {', '.join(sorted(interfaces)) or 'none'})")
+    if wrong:
+        fail("haresources puts the VIP on an interface that does not exist: the VIP cannot start there",
+             evidence="\n".join(wrong), fix="name the interface on the VIP's subnet (ip -br addr), the same in haresources on every node")
 
 
 def test_auto_failback_as_the_lab_asks(facts: LabFacts, expected: dict[str, Any]) -> None:

@@ -198,3 +198,21 @@ def group_owner(haresources: str, vip: str) -> str | None:
         if words and not words[0].startswith("#") and any(address.search(word) for word in words[1:]):
             return words[0].lower()
     return None
+
+
+def address_interfaces(haresources: str) -> tuple[tuple[str, str], ...]:
+    """(resource, interface) for each IPaddr or IPaddr2 resource of haresources that names its
+    interface, e.g. IPaddr::192.168.137.200/24/enp0s3:0 -> enp0s3 (the alias number dropped).
+
+    >>> address_interfaces("srv IPaddr::192.168.137.200/24/enp0s3:0 apache2\\n")
+    (('IPaddr::192.168.137.200/24/enp0s3:0', 'enp0s3'),)
+    """
+    found = []
+    for line in haresources.splitlines():
+        words = line.split()
+        for word in words[1:] if words and not words[0].startswith("#") else []:
+            agent, _, arguments = word.partition("::")
+            fields = arguments.split("::")[0].split("/")
+            if agent in ("IPaddr", "IPaddr2") and len(fields) >= 3 and fields[2]:
+                found.append((word, fields[2].split(":")[0]))
+    return tuple(found)

@@ -132,6 +132,9 @@ DEFECTS = {
     "heartbeats broadcast on an interface the node lacks": (
         ("srv-slave", "cp -p /etc/ha.d/ha.cf /root/ha.cf.saved && sed -i 's/^bcast .*/bcast eth1/' /etc/ha.d/ha.cf"),
         ("srv-slave", "cp -p /root/ha.cf.saved /etc/ha.d/ha.cf"), {"ha-cf-interfaces-present"}),
+    "the VIP on an interface the nodes lack": (
+        ("srv", "cp -p /etc/ha.d/haresources /root/haresources.saved && sed -i 's|/enp0s3:0|/eth1:0|' /etc/ha.d/haresources"),
+        ("srv", "cp -p /root/haresources.saved /etc/ha.d/haresources"), {"haresources-interface-present", "haresources-identical"}),
     "heartbeat not started at boot": (
         ("srv-slave", "systemctl disable heartbeat"), ("srv-slave", "systemctl enable heartbeat"),
         {"cluster-stack-enabled-at-boot"}),

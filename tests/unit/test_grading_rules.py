@@ -83,3 +83,18 @@ def test_a_fault_whose_prerequisite_failed_is_not_run() -> None:
 def test_prerequisites_are_followed_through_others() -> None:
     results = [CheckResult("vip-serves", "", "failed", "nothing answers")]
     assert failed_prerequisite(RUBRIC, "failback-as-configured", results).id == "vip-serves"  # type: ignore[union-attr]
+
+
+def test_the_interface_haresources_names_is_read_without_its_alias() -> None:
+    from harness.stacks.heartbeat import address_interfaces
+
+    assert address_interfaces("srv IPaddr::10.0.5.200/24/ens18:0 apache2\n# srv IPaddr::1.2.3.4/24/eth9\n"
+                              "srv IPaddr2::10.0.5.201/24 apache2\n") == (("IPaddr::10.0.5.200/24/ens18:0", "ens18"),)
+
+
+@pytest.mark.parametrize("module", ["harness.stacks.admin", "harness.probe.identify"])
+def test_the_examples_in_the_docstrings_hold(module: str) -> None:
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module(module)).failed == 0
