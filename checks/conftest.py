@@ -1,6 +1,7 @@
-"""Grading checks run through halab's pytest plugin: `halab check`, `halab grade`, or plainly
-`pytest checks/ --lab NAME`. Each check is one test whose docstring's first line is its title;
-its id is its name without `test_`, dashes for underscores (e.g. apache-disabled-at-boot)."""
+"""Grading checks run through halab's pytest plugin (its pytest11 entry point): `halab check`,
+`halab grade`, or plainly `pytest checks/ --halab-name NAME`. Each check is one test whose
+docstring's first line is its title; its id is its name without `test_`, dashes for underscores
+(e.g. apache-disabled-at-boot)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from harness.facts import LabFacts
 from harness.plan import LabPlan
 from harness.stacks.admin import Admin, admin_for
 from harness.stacks.cib import Cib, parse_cib
-
-pytest_plugins = ["harness.grading.plugin"]
 
 
 @pytest.fixture(scope="session")

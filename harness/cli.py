@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     check = command("check", _check, "students: run the lab's checks (hidden ones left out), with the fix for each")
     check.add_argument("--name", help="which lab (default: the only one up)")
     check.add_argument("--rubric", type=Path, help="default: the lab's labs/<variant>/rubric.yaml")
+    check.add_argument("--list", action="store_true", help="list every check (id, title, kind, points, hidden) and run none")
 
     grade = command("grade", _grade, "teachers: grade a running lab with its rubric, or a folder of submissions "
                     "(each rebuilt on fresh nodes); write JSON, JUnit, HTML and CSV")
@@ -304,7 +305,24 @@ def _graded(args: argparse.Namespace, *, include_hidden: bool):  # type: ignore[
     return grade_lab(record.name, rubric, include_hidden=include_hidden)
 
 
+def _list_checks(args: argparse.Namespace) -> int:
+    from harness.grading.rubric import load_rubric
+    from harness.grading.session import list_checks
+
+    record = labs.find_lab(args.name)
+    rubric = load_rubric(args.rubric or record.open().plan.folder / "rubric.yaml")
+    print(f"{'check':<36} {'kind':<14} {'points':>6}  title")
+    for check in list_checks(record.name):
+        item = rubric.item(check.id)
+        points = "-" if item is None else f"{item.points:g}" + (" hidden" if item.hidden else "")
+        print(f"{check.id:<36} {check.kind:<14} {points:>6}  {check.title}")
+    print(f"\n{rubric.source}: {rubric.total:g} points; '-' marks a check this rubric does not grade")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list_checks(args)
     run = _graded(args, include_hidden=False)
     symbols = {"passed": "ok  ", "failed": "FAIL", "not-observed": "??  ", "not-applicable": "n/a "}
     for scored in run.grade.items:

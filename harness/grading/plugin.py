@@ -1,12 +1,20 @@
 """halab's pytest plugin: the fixtures checks use (the lab, its plan, its facts, its faults) and
-the collection of every check's result in three states.
+the collection of every check's result. Registered through the `pytest11` entry point, so plain
+`pytest` in any project can use it:
 
-    pytest checks/ --lab pcs [--halab-rubric labs/pcs/rubric.yaml] [--halab-results out.json]
+    pytest checks/ --halab-name mylab [--halab-rubric labs/pcs/rubric.yaml] [--halab-results out.json]
+    pytest checks/ --halab-lab pcs -m "not fault"      # a fresh pcs lab for the run, quick checks only
+    pytest checks/ --halab-name mylab -k "vip-serves or fault-power-off"
+
+Each check is marked `configuration` or `fault` (and `hidden` when the rubric hides it), and can
+be selected with -k by its id as well as by its test name. A failing check shows its evidence
+and its fix, not a Python traceback.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -26,12 +34,24 @@ from harness.stacks import Stack, stack_for
 
 TIMELINE_BEFORE_S = 3.0  # how much of the calm before a fault its plot shows
 RESULTS = pytest.StashKey[list[CheckResult]]()
+FRESH = pytest.StashKey["LabPlan"]()  # --halab-lab: the plan of the lab to bring up
+FRESH_NAME = pytest.StashKey[str]()
 TIMELINES = pytest.StashKey[dict[str, dict[str, Any]]]()
 
 
+HALAB_FIXTURES = {"lab", "plan", "stack", "facts", "cib", "fault_run", "admin"}
+MARKERS = {
+    "configuration": "a halab check of the configuration and state, before any fault (quick)",
+    "fault": "a halab check that injects faults into the lab and judges what clients saw",
+    "hidden": "a halab check the rubric hides from students",
+}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("halab", "grading a running halab lab")
-    group.addoption("--lab", help="name of the running lab to check (halab status lists them)")
+    group = parser.getgroup("halab", "grading a halab lab")
+    group.addoption("--halab-name", help="the running lab to check (halab status lists them)")
+    group.addoption("--halab-lab", help="a lab variant (pcs, crmsh, heartbeat) or a lab folder: a fresh lab of it "
+                                        "is brought up for this run, and removed afterwards")
     group.addoption("--halab-rubric", type=Path, help="the rubric whose parameters the checks follow")
     group.addoption("--halab-results", type=Path, help="write every check's result here as JSON")
     group.addoption("--halab-checks", help="comma-separated check ids to run (default: all)")
@@ -40,6 +60,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
     config.stash[TIMELINES] = {}
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    name, variant = config.getoption("--halab-name"), config.getoption("--halab-lab")
+    if name and variant:
+        raise pytest.UsageError("give --halab-name (a running lab) or --halab-lab (a fresh one), not both")
+    try:  # a bad value is one clear line, before anything is collected
+        if name:
+            find_lab(name)
+        elif variant:
+            from harness.plan import load_plan
+
+            config.stash[FRESH] = load_plan(variant)
+    except HalabError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With --halab-lab, bring a lab of that variant up under a name of this run's own."""
+    plan = session.config.stash.get(FRESH, None)
+    if plan is not None:
+        from harness.run import bring_up
+
+        name = f"pytest{os.getpid() % 100000}"
+        try:
+            bring_up(plan, name)
+        except HalabError as error:
+            raise pytest.UsageError(f"could not bring up a {plan.name} lab: {error}") from None
+        session.config.stash[FRESH_NAME] = name
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--halab-results")
+    if path:
+        checks = [{"id": check_id(item), "title": _title(item), "kind": "fault" if item.get_closest_marker("fault") else "configuration"}
+                  for item in session.items if HALAB_FIXTURES & set(getattr(item, "fixturenames", ()))]
+        record = {"checks": checks, "results": [asdict(r) for r in session.config.stash[RESULTS]],
+                  "timelines": session.config.stash[TIMELINES]}
+        Path(path).write_text(json.dumps(record, indent=1))
+    name = session.config.stash.get(FRESH_NAME, None)
+    if name is not None:
+        from harness.run import tear_down
+
+        tear_down(name)
 
 
 def check_id(item: pytest.Item) -> str:
@@ -61,9 +124,10 @@ def _title(item: pytest.Item) -> str:
 
 
 def _lab_name(config: pytest.Config) -> str:
-    name = config.getoption("--lab")
+    name = config.getoption("--halab-name") or config.stash.get(FRESH_NAME, None)
     if not name:
-        raise pytest.UsageError("halab checks need a lab: pytest checks/ --lab NAME (halab status lists them)")
+        raise pytest.UsageError("halab checks need a lab: pytest checks/ --halab-name NAME (a running lab, "
+                                "halab status lists them) or --halab-lab pcs (a fresh one)")
     return str(name)
 
 
@@ -76,7 +140,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("fault_name", expected_faults(plan))
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k and -m deselect: they see the ids and markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    hidden = _hidden_checks(config)
+    for item in items:
+        if HALAB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.extra_keyword_matches.add(check_id(item))
+            item.add_marker("fault" if "fault_run" in getattr(item, "fixturenames", ()) else "configuration")
+            if check_id(item) in hidden:
+                item.add_marker("hidden")
     wanted = config.getoption("--halab-checks")
     if wanted:
         keep = set(wanted.split(","))
@@ -93,7 +165,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     # The check's own run, or a fixture that could not be set up (then the check never ran).
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        item.config.stash[RESULTS].append(_result(item, report, call))
+        result = _result(item, report, call)
+        item.config.stash[RESULTS].append(result)
+        if result.state in (FAILED, ERROR) and not _broke(call):
+            # What a student reads: the finding, the evidence, the fix; no Python traceback.
+            report.longrepr = "\n".join(x for x in (f"{result.id}: {result.message}", result.evidence,
+                                                     f"fix: {result.fix}" if result.fix else "") if x)
+
+
+def _broke(call: pytest.CallInfo[None]) -> bool:
+    """The check itself has a bug (not a finding, not an observation error): keep the traceback."""
+    error = call.excinfo.value if call.excinfo else None
+    return error is not None and not isinstance(error, (AssertionError, HalabError))
+
+
+def _hidden_checks(config: pytest.Config) -> set[str]:
+    path = config.getoption("--halab-rubric")
+    if not path:
+        return set()
+    try:
+        return {item.id for item in load_rubric(path).items if item.hidden}
+    except HalabError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def _result(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> CheckResult:
@@ -113,14 +206,6 @@ def _result(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[
     if isinstance(error, HalabError):
         return CheckResult(ident, title, ERROR, f"could not observe: {error.what}", error.evidence, error.fix)
     return CheckResult(ident, title, ERROR, f"the check itself broke: {error!r}", str(report.longrepr)[-1500:])
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    path = session.config.getoption("--halab-results")
-    if path:
-        record = {"results": [asdict(r) for r in session.config.stash[RESULTS]],
-                  "timelines": session.config.stash[TIMELINES]}
-        Path(path).write_text(json.dumps(record, indent=1))
 
 
 def failed_prerequisite(rubric: Rubric | None, check: str, results: list[CheckResult]) -> CheckResult | None:

@@ -35,18 +35,30 @@ class GradingRun:
 
 
 def _pytest(lab: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pytest", str(CHECKS), "--lab", lab, "-q", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", str(CHECKS), "--halab-name", lab, "-q", "-p", "no:cacheprovider",
                "--rootdir", str(CHECKS), "-o", "addopts=", *extra]
     return subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=3600, cwd=CHECKS)
 
 
-def known_checks(lab: str) -> tuple[str, ...]:
-    from harness.grading.plugin import check_id_from_nodeid
+@dataclass(frozen=True)
+class CheckInfo:
+    id: str
+    title: str
+    kind: str  # configuration or fault
 
-    listed = _pytest(lab, "--collect-only")
-    if listed.returncode not in (0, 5):
-        raise HalabError("the checks could not be collected", evidence=listed.stdout[-2000:])
-    return tuple(check_id_from_nodeid(line) for line in listed.stdout.splitlines() if "::" in line)
+
+def list_checks(lab: str) -> tuple[CheckInfo, ...]:
+    """Every check that exists for this lab, with its title and kind, without running any."""
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "checks.json"
+        listed = _pytest(lab, "--collect-only", "--halab-results", str(out))
+        if listed.returncode not in (0, 5) or not out.exists():
+            raise HalabError("the checks could not be collected", evidence=listed.stdout[-2000:])
+        return tuple(CheckInfo(**check) for check in json.loads(out.read_text())["checks"])
+
+
+def known_checks(lab: str) -> tuple[str, ...]:
+    return tuple(check.id for check in list_checks(lab))
 
 
 def grade_lab(lab: str, rubric_path: Path, *, include_hidden: bool) -> GradingRun:
