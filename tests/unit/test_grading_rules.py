@@ -98,3 +98,19 @@ def test_the_examples_in_the_docstrings_hold(module: str) -> None:
     import importlib
 
     assert doctest.testmod(importlib.import_module(module)).failed == 0
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--halab-name", "nosuch-lab"], "no lab called 'nosuch-lab'"),
+    (["--halab-name", "a", "--halab-lab", "pcs"], "not both"),
+    (["--halab-lab", "pcz"], "no lab called 'pcz'"),
+])
+def test_a_bad_plugin_option_is_one_clear_line(options: list[str], said: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "pytest", str(CHECKS), "-q", "-p", "no:cacheprovider", *options],
+                          capture_output=True, text=True, timeout=60, env={"HALAB_HOME": "/nonexistent-halab-home",
+                                                                           "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert said in done.stderr and "Traceback" not in done.stdout + done.stderr, done.stderr
