@@ -79,13 +79,13 @@ def main() -> None:
         active = lambda node: suite._on(lab, node)  # noqa: E731
         caught = with_false_deductions = 0
         if not args.skip_config:
-            print(f"{'planted mistake':<48} {'caught':>7} {'false deductions':<24} {'time':>6}")
+            print(f"{'planted mistake':<52} {'caught':>7} {'false deductions':<24} {'time':>6}")
             for name, (plant, undo, expected) in suite.DEFECTS.items():
                 run, took = planted(lab, plant, undo, lambda: grade_lab(LAB, config, include_hidden=True), active)
                 ok, others = verdict(run, expected)
                 caught += ok
                 with_false_deductions += bool(others)
-                print(f"{name:<48} {'yes' if ok else 'NO':>7} {', '.join(others) or 'none':<24} {took:5.0f}s")
+                print(f"{name:<52} {'yes' if ok else 'NO':>7} {', '.join(others) or 'none':<24} {took:5.0f}s")
             print(f"caught {caught} / {len(suite.DEFECTS)}; submissions with false deductions: {with_false_deductions}")
         started = time.monotonic()
         clean = grade_lab(LAB, full, include_hidden=True)
