@@ -24,12 +24,12 @@ from pathlib import Path
 import yaml
 from lab_timing import pss_mib
 
-from harness.lab import running_labs
-from harness.plan import load_plan
-from harness.run import lab_up
-from harness.submissions import collect_lab, default_parallelism, find_archives, grade_batch, write_submission
-from harness.submissions.archive import read_archive, write_archive
-from harness.submissions.batch import _available_mib
+from halab.lab import running_labs
+from halab.plan import load_plan
+from halab.run import lab_up
+from halab.submissions import collect_lab, default_parallelism, find_archives, grade_batch, write_submission
+from halab.submissions.archive import read_archive, write_archive
+from halab.submissions.batch import _available_mib
 
 VARIANTS = {"pcs": "subbpcs", "crmsh": "subbcrm", "heartbeat": "subbhb"}
 PREFIX = "subb"

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.facts import gather_facts
-from harness.grading.session import grade_lab
-from harness.plan import load_plan
-from harness.report.grade_reports import append_gradebook, write_grade_reports
-from harness.run import lab_up
+from halab.facts import gather_facts
+from halab.grading.session import grade_lab
+from halab.plan import load_plan
+from halab.report.grade_reports import append_gradebook, write_grade_reports
+from halab.run import lab_up
 
 LAB = "benchgrade"
 

@@ -21,12 +21,12 @@ from typing import Callable
 
 import yaml
 
-from harness.backends import Backend
-from harness.experiment import wait_healthy
-from harness.grading.session import GradingRun, grade_lab
-from harness.plan import load_plan
-from harness.run import lab_up
-from harness.stacks import stack_for
+from halab.backends import Backend
+from halab.experiment import wait_healthy
+from halab.grading.session import GradingRun, grade_lab
+from halab.plan import load_plan
+from halab.run import lab_up
+from halab.stacks import stack_for
 
 LAB = "benchtrust"
 SUITE = Path(__file__).parents[1] / "tests" / "e2e" / "test_grading.py"

@@ -17,11 +17,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from harness.backends import Backend
-from harness.backends.local import cgroups
-from harness.image import ensure_image
-from harness.plan import LabPlan, load_plan
-from harness.run import LabUp, expected_faults, lab_up, run_faults
+from halab.backends import Backend
+from halab.backends.local import cgroups
+from halab.image import ensure_image
+from halab.plan import LabPlan, load_plan
+from halab.run import LabUp, expected_faults, lab_up, run_faults
 
 LAB = "benchlab"
 

@@ -20,8 +20,8 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from harness.probe import ProbeSample
-from harness.probe.worker import WorkerConfig
+from halab.probe import ProbeSample
+from halab.probe.worker import WorkerConfig
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -47,7 +47,7 @@ def main() -> None:
         )
         began = time.monotonic()
         worker = subprocess.run(
-            [sys.executable, "-m", "harness.probe.worker", *config.to_argv()],
+            [sys.executable, "-m", "halab.probe.worker", *config.to_argv()],
             capture_output=True,
             text=True,
             check=False,

@@ -19,10 +19,10 @@ import time
 from lab_timing import LAB as LOCAL_LAB
 from lab_timing import fault_downtimes, print_bring_up, pss_mib
 
-from harness.backends.vagrant.box import ensure_box
-from harness.backends.vagrant.machines import domain_prefix
-from harness.plan import load_plan
-from harness.run import lab_up
+from halab.backends.vagrant.box import ensure_box
+from halab.backends.vagrant.machines import domain_prefix
+from halab.plan import load_plan
+from halab.run import lab_up
 
 LAB = "vgbench"
 

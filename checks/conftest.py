@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import HalabError
-from harness.facts import LabFacts
-from harness.plan import LabPlan
-from harness.stacks.admin import Admin, admin_for
-from harness.stacks.cib import Cib, parse_cib
+from halab.errors import HalabError
+from halab.facts import LabFacts
+from halab.plan import LabPlan
+from halab.stacks.admin import Admin, admin_for
+from halab.stacks.cib import Cib, parse_cib
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,13 @@ from typing import Callable
 
 import pytest
 
-from harness.backends import Backend
-from harness.experiment import NOT_TESTED, FaultRun
-from harness.grading import fail
-from harness.plan import LabPlan
-from harness.run import expected_faults
-from harness.stacks import Stack
-from harness.stacks.admin import Admin
+from halab.backends import Backend
+from halab.experiment import NOT_TESTED, FaultRun
+from halab.grading import fail
+from halab.plan import LabPlan
+from halab.run import expected_faults
+from halab.stacks import Stack
+from halab.stacks.admin import Admin
 
 
 def test_fault(fault_name: str, fault_run: Callable[[str], FaultRun], record_property: Callable[[str, object], None],

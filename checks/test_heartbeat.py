@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from harness.errors import HalabError
-from harness.facts import LabFacts
-from harness.grading import fail
-from harness.plan import LabPlan
-from harness.stacks.ha_cf import parse_ha_cf
-from harness.stacks.heartbeat import address_interfaces
+from halab.errors import HalabError
+from halab.facts import LabFacts
+from halab.grading import fail
+from halab.plan import LabPlan
+from halab.stacks.ha_cf import parse_ha_cf
+from halab.stacks.heartbeat import address_interfaces
 
 HA_CF, HARESOURCES, AUTHKEYS = "/etc/ha.d/ha.cf", "/etc/ha.d/haresources", "/etc/ha.d/authkeys"
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from harness.errors import HalabError
-from harness.facts import LabFacts
-from harness.facts.gather import PAGE
-from harness.grading import fail
-from harness.plan import LabPlan
-from harness.stacks.admin import Admin
+from halab.errors import HalabError
+from halab.facts import LabFacts
+from halab.facts.gather import PAGE
+from halab.grading import fail
+from halab.plan import LabPlan
+from halab.stacks.admin import Admin
 
 
 def reachable(facts: LabFacts) -> LabFacts:

@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 
-from harness.errors import HalabError
-from harness.facts import LabFacts
-from harness.grading import fail
-from harness.plan import LabPlan
-from harness.stacks.admin import PacemakerAdmin
-from harness.stacks.cib import Cib, Primitive
-from harness.stacks.corosync_conf import CorosyncConf, parse_corosync_conf
-from harness.stacks.crm_mon import parse_crm_mon
-from harness.stacks.quorumtool import parse_quorumtool
+from halab.errors import HalabError
+from halab.facts import LabFacts
+from halab.grading import fail
+from halab.plan import LabPlan
+from halab.stacks.admin import PacemakerAdmin
+from halab.stacks.cib import Cib, Primitive
+from halab.stacks.corosync_conf import CorosyncConf, parse_corosync_conf
+from halab.stacks.crm_mon import parse_crm_mon
+from halab.stacks.quorumtool import parse_quorumtool
 
 COROSYNC_CONF, AUTHKEY = "/etc/corosync/corosync.conf", "/etc/corosync/authkey"
 

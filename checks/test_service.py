@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from harness.backends import Backend
-from harness.errors import HalabError
-from harness.grading import fail
-from harness.probe.fetch import fetch
-from harness.stacks.admin import Admin
+from halab.backends import Backend
+from halab.errors import HalabError
+from halab.grading import fail
+from halab.probe.fetch import fetch
+from halab.stacks.admin import Admin
 
 
 def test_vip_serves(lab: Backend, admin: Admin) -> None:

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from harness import lab as labs
-from harness.errors import HalabError
-from harness.faults import FAULTS
+from halab import lab as labs
+from halab.errors import HalabError
+from halab.faults import FAULTS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,12 +30,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("halab")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _list(args: argparse.Namespace) -> None:
+    from halab.plan import available_labs, load_plan
+    from halab.stacks import stack_for
+
+    print("Labs halab ships (halab up --lab NAME; a lab of your own: --lab ./folder):")
+    for name in available_labs():
+        plan = load_plan(name)
+        print(f"  {name:<11} {plan.stack + '/' + plan.tool:<20} {plan.title}")
+    print("\nFaults (halab fault NAME, on the active node; halab run --faults A,B):")
+    for fault in FAULTS.values():
+        print(f"  {fault.name:<16} {fault.describe(stack_for('pacemaker'), 'the active node')}")
+    up = labs.running_labs()
+    print("\nLabs up on this machine: " + (", ".join(f"{r.name} ({r.backend})" for r in up) or "none"))
+    print("Checks of a lab, with their points: halab check --list --name LAB")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="halab", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"halab {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, handler, help: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
@@ -43,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
+    command("list", _list, "the labs halab ships, the faults it injects, and the labs up on this machine")
     run = command("run", _run, "bring a lab up, run its fault matrix, print the table, write the record")
     _lab_options(run)
     run.add_argument("--faults", help=f"comma-separated, default: those the plan expects ({','.join(FAULTS)})")
@@ -108,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--name-prefix", default="sub", help="submissions: names of the rebuilt labs (default sub1, sub2...)")
     grade.add_argument("--resume", action="store_true",
                        help="submissions: keep what an earlier run of the same folder graded with the same archive and rubric")
-    grade.add_argument("-o", "--out", type=Path, help="submissions: where the reports go (default reports/<folder>)")
+    grade.add_argument("-o", "--out", type=Path,
+                       help="where the reports go (default ./reports, and ./reports/<folder> for submissions)")
 
     collect = command("collect", _collect, "gather a student's cluster (configuration, CIB, units, packages, page, "
                       "network; secrets as hashes) into one archive for `halab grade`")
@@ -150,8 +178,8 @@ def _backend_options(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.plan import load_plan
-    from harness.run import expected_faults, run_lab
+    from halab.plan import load_plan
+    from halab.run import expected_faults, run_lab
 
     plan = load_plan(args.lab)
     faults = args.faults.split(",") if args.faults else expected_faults(plan)
@@ -163,8 +191,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> None:
-    from harness.plan import load_plan
-    from harness.run import bring_up
+    from halab.plan import load_plan
+    from halab.run import bring_up
 
     plan = load_plan(args.lab)
     up = bring_up(plan, args.name or plan.name, args.backend, provision=not args.no_provision,
@@ -174,10 +202,10 @@ def _up(args: argparse.Namespace) -> None:
 
 
 def _connect(args: argparse.Namespace) -> None:
-    from harness.backends.ssh.inventory import dump_inventory, load_inventory, parse_inventory
-    from harness.paths import state_root
-    from harness.plan import load_plan
-    from harness.run import tear_down
+    from halab.backends.ssh.inventory import dump_inventory, load_inventory, parse_inventory
+    from halab.paths import state_root
+    from halab.plan import load_plan
+    from halab.run import tear_down
 
     nodes = None
     if args.node:
@@ -210,7 +238,7 @@ def _connect(args: argparse.Namespace) -> None:
 
 
 def _status(args: argparse.Namespace) -> None:
-    from harness.stacks import stack_for
+    from halab.stacks import stack_for
 
     records = [labs.find_lab(args.name)] if args.name else labs.running_labs()
     if not records:
@@ -231,8 +259,8 @@ def _status(args: argparse.Namespace) -> None:
 
 
 def _fault(args: argparse.Namespace) -> int:
-    from harness.report import fault_table
-    from harness.run import run_faults
+    from halab.report import fault_table
+    from halab.run import run_faults
 
     backend = labs.find_lab(args.name).open()
     runs, _ = run_faults(backend, [args.fault])
@@ -241,8 +269,8 @@ def _fault(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> None:
-    from harness.probe.analysis import summarize
-    from harness.run import prober_for
+    from halab.probe.analysis import summarize
+    from halab.run import prober_for
 
     backend = labs.find_lab(args.name).open()
     duration = min(max(args.duration, 0.1), 3600.0)
@@ -253,7 +281,7 @@ def _probe(args: argparse.Namespace) -> None:
 
 
 def _heal(args: argparse.Namespace) -> None:
-    from harness.run import heal
+    from halab.run import heal
 
     records = [labs.find_lab(args.name)] if args.name else labs.running_labs()
     healed = [item for record in records for item in heal(record.name)]
@@ -261,7 +289,7 @@ def _heal(args: argparse.Namespace) -> None:
 
 
 def _down(args: argparse.Namespace) -> None:
-    from harness.run import tear_down
+    from halab.run import tear_down
 
     record = labs.find_lab(args.name)
     tear_down(record.name)
@@ -269,9 +297,9 @@ def _down(args: argparse.Namespace) -> None:
 
 
 def _doc(args: argparse.Namespace) -> int:
-    from harness.paths import reports_dir
-    from harness.plan import load_plan
-    from harness.run import bring_up, tear_down, test_documents
+    from halab.paths import reports_dir
+    from halab.plan import load_plan
+    from halab.run import bring_up, tear_down, test_documents
 
     if args.action == "run":
         if len(args.files) != 1:
@@ -298,7 +326,7 @@ def _doc(args: argparse.Namespace) -> int:
 
 
 def _graded(args: argparse.Namespace, *, include_hidden: bool):  # type: ignore[no-untyped-def]
-    from harness.grading.session import grade_lab
+    from halab.grading.session import grade_lab
 
     record = labs.find_lab(args.name)
     rubric = args.rubric or record.open().plan.folder / "rubric.yaml"
@@ -306,8 +334,8 @@ def _graded(args: argparse.Namespace, *, include_hidden: bool):  # type: ignore[
 
 
 def _list_checks(args: argparse.Namespace) -> int:
-    from harness.grading.rubric import load_rubric
-    from harness.grading.session import list_checks
+    from halab.grading.rubric import load_rubric
+    from halab.grading.session import list_checks
 
     record = labs.find_lab(args.name)
     rubric = load_rubric(args.rubric or record.open().plan.folder / "rubric.yaml")
@@ -337,8 +365,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from harness.paths import reports_dir
-    from harness.report.grade_reports import append_gradebook, write_grade_reports
+    from halab.paths import reports_dir
+    from halab.report.grade_reports import append_gradebook, write_grade_reports
 
     if args.submissions is not None:
         return _grade_submissions(args)
@@ -346,8 +374,9 @@ def _grade(args: argparse.Namespace) -> int:
         raise HalabError("a running lab is graded with one rubric", fix="give --rubric once")
     args.rubric = args.rubric[0] if args.rubric else None
     run = _graded(args, include_hidden=True)
-    paths = write_grade_reports(reports_dir(), args.student, run)
-    gradebook = append_gradebook(reports_dir() / "gradebook.csv", args.student, run)
+    out = args.out or reports_dir()
+    paths = write_grade_reports(out, args.student, run)
+    gradebook = append_gradebook(out / "gradebook.csv", args.student, run)
     for scored in run.grade.items:
         print(f"{scored.awarded:>5g} / {scored.item.points:<4g} {scored.state:<15} {scored.item.id}  {scored.note}")
     print(f"\n{args.student}: {run.grade.summary}")
@@ -356,10 +385,10 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _grade_submissions(args: argparse.Namespace) -> int:
-    from harness.backends.local.backend import require_privileges
-    from harness.grading.rubric import load_rubric
-    from harness.paths import reports_dir
-    from harness.submissions import find_archives, grade_batch
+    from halab.backends.local.backend import require_privileges
+    from halab.grading.rubric import load_rubric
+    from halab.paths import reports_dir
+    from halab.submissions import find_archives, grade_batch
 
     require_privileges()
     rubrics = {}
@@ -379,7 +408,7 @@ def _grade_submissions(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> None:
-    from harness.submissions.collect import add_node, collect_here, collect_lab, write_submission
+    from halab.submissions.collect import add_node, collect_here, collect_lab, write_submission
 
     if args.here:
         if not args.variant:
@@ -394,14 +423,14 @@ def _collect(args: argparse.Namespace) -> None:
 
 
 def _image(args: argparse.Namespace) -> None:
-    from harness.image import ensure_image
+    from halab.image import ensure_image
 
     image = ensure_image(rebuild=args.rebuild)
     print(f"base image {image.name}: {image.rootfs}")
 
 
 def _box(args: argparse.Namespace) -> None:
-    from harness.backends.vagrant.box import ensure_box, vagrant_home
+    from halab.backends.vagrant.box import ensure_box, vagrant_home
 
     box = ensure_box(rebuild=args.rebuild)
     print(f"Vagrant box {box.name} (VAGRANT_HOME={vagrant_home()}): halab up --backend vagrant --lab pcs uses it")

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 DEFAULT_TIMEOUT_S = 60.0
 # The environment of a command on a node, whatever the way in: as root at a console, no more.

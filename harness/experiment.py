@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from harness.backends import Backend
-from harness.faults import Fault, FaultJournal, applied
-from harness.plan import LabPlan
-from harness.probe import ProbeSample, Prober
-from harness.probe.analysis import downtime_after, first_answer_from, interleavings, serving_node
-from harness.progress import say
-from harness.stacks import ClusterView, Stack, Timing
-from harness.wait import WaitTimeout, wait_until
+from halab.backends import Backend
+from halab.faults import Fault, FaultJournal, applied
+from halab.plan import LabPlan
+from halab.probe import ProbeSample, Prober
+from halab.probe.analysis import downtime_after, first_answer_from, interleavings, serving_node
+from halab.progress import say
+from halab.stacks import ClusterView, Stack, Timing
+from halab.wait import WaitTimeout, wait_until
 
 SETTLE_S = 1.5  # continuous answers that mean "service is back"
 HEALTHY_TIMEOUT_S = 150.0

@@ -8,11 +8,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness.backends import Backend, open_backend
-from harness.errors import HalabError
-from harness.faults.journal import FaultJournal
-from harness.paths import state_root
-from harness.plan import LabPlan, load_plan
+from halab.backends import Backend, open_backend
+from halab.errors import HalabError
+from halab.faults.journal import FaultJournal
+from halab.paths import state_root
+from halab.plan import LabPlan, load_plan
 
 _LAB_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 

@@ -13,8 +13,8 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HalabError
-from harness.paths import labs_dir
+from halab.errors import HalabError
+from halab.paths import labs_dir
 
 # What a client saw after a fault: served by the other node, by the same node after a restart,
 # never interrupted, by both nodes at once, or not served again until the fault was healed.
@@ -90,12 +90,19 @@ def available_labs() -> list[str]:
     return sorted(p.parent.name for p in labs_dir().glob("*/plan.toml"))
 
 
+def is_path(name_or_path: str | Path) -> bool:
+    """A path is a path (a Path, or text with a `/` or ending in .toml); anything else is the name of
+    a bundled lab, which a folder of the current directory never shadows."""
+    return isinstance(name_or_path, Path) or "/" in name_or_path or name_or_path.endswith(".toml")
+
+
 def load_plan(name_or_path: str | Path) -> LabPlan:
-    """Load a lab by name (a folder under labs/) or by the path of its plan.toml or folder."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        path = path / "plan.toml"
-    elif not path.suffix:
+    """Load a bundled lab by name (pcs, crmsh, heartbeat), or one's own by the path of its
+    plan.toml or folder (./mylab)."""
+    if is_path(name_or_path):
+        path = Path(name_or_path)
+        path = path / "plan.toml" if path.is_dir() else path
+    else:
         path = labs_dir() / str(name_or_path) / "plan.toml"
     if not path.is_file():
         raise HalabError(

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 
 def say(message: str) -> None:

@@ -10,20 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from harness import lab as labs
-from harness.backends import Backend, open_backend
-from harness.experiment import NOT_TESTED, READY_S, FaultRun, measure_fault, patience_s
-from harness.errors import HalabError
-from harness.faults import FAULTS, fault_named, heal_journal
-from harness.labdoc import StepFailed, StepResult, parse_document, run_document
-from harness.paths import reports_dir, state_root
-from harness.plan import LabPlan, load_plan
-from harness.probe import Prober
-from harness.probe.fetch import fetch
-from harness.progress import say
-from harness.report import fault_table, write_record
-from harness.report.junit import DocumentOutcome, write_junit
-from harness.stacks import stack_for
+from halab import lab as labs
+from halab.backends import Backend, open_backend
+from halab.experiment import NOT_TESTED, READY_S, FaultRun, measure_fault, patience_s
+from halab.errors import HalabError
+from halab.faults import FAULTS, fault_named, heal_journal
+from halab.labdoc import StepFailed, StepResult, parse_document, run_document
+from halab.paths import reports_dir, state_root
+from halab.plan import LabPlan, load_plan
+from halab.probe import Prober
+from halab.probe.fetch import fetch
+from halab.progress import say
+from halab.report import fault_table, write_record
+from halab.report.junit import DocumentOutcome, write_junit
+from halab.stacks import stack_for
 
 VIP_TIMEOUT_S = 120.0
 

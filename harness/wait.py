@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Callable, TypeVar
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 T = TypeVar("T")
 

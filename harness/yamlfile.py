@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 LINE = "__line__"  # the key under which every mapping carries the line it starts on
 

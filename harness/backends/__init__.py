@@ -5,14 +5,14 @@ from __future__ import annotations
 import importlib
 from typing import Mapping
 
-from harness.backends.base import Backend, MachineStatus, copy_text
-from harness.errors import HalabError
-from harness.plan import LabPlan
+from halab.backends.base import Backend, MachineStatus, copy_text
+from halab.errors import HalabError
+from halab.plan import LabPlan
 
 REGISTRY = {
-    "local": "harness.backends.local.backend:LocalBackend",
-    "ssh": "harness.backends.ssh.backend:SshBackend",
-    "vagrant": "harness.backends.vagrant.backend:VagrantBackend",
+    "local": "halab.backends.local.backend:LocalBackend",
+    "ssh": "halab.backends.ssh.backend:SshBackend",
+    "vagrant": "halab.backends.vagrant.backend:VagrantBackend",
 }
 
 __all__ = ["Backend", "MachineStatus", "copy_text", "open_backend"]

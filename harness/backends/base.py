@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from harness.command import DEFAULT_TIMEOUT_S, CommandResult
-from harness.plan import LabPlan
+from halab.command import DEFAULT_TIMEOUT_S, CommandResult
+from halab.plan import LabPlan
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-from harness.backends.local.host import host
-from harness.errors import HalabError
+from halab.backends.local.host import host
+from halab.errors import HalabError
 
 NETNS_DIR = Path("/run/netns")
 _CLONE_NEWNET = 0x40000000

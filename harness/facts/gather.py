@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import shlex
 
-from harness.backends import Backend
-from harness.errors import HalabError
-from harness.facts.model import CommandFact, FileFact, LabFacts, NodeFacts, UnitFact
+from halab.backends import Backend
+from halab.errors import HalabError
+from halab.facts.model import CommandFact, FileFact, LabFacts, NodeFacts, UnitFact
 
 MARK = "@@halab@@"
 UNITS = ("apache2", "corosync", "pacemaker", "pcsd", "heartbeat")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from harness.backends import Backend
-from harness.faults.catalog import fault_named
-from harness.faults.base import Fault
-from harness.faults.journal import FaultJournal
-from harness.progress import say
-from harness.stacks import Stack
+from halab.backends import Backend
+from halab.faults.catalog import fault_named
+from halab.faults.base import Fault
+from halab.faults.journal import FaultJournal
+from halab.progress import say
+from halab.stacks import Stack
 
 
 @contextmanager

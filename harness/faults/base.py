@@ -5,8 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from harness.backends import Backend
-from harness.stacks import Stack, Timing
+from halab.backends import Backend
+from halab.stacks import Stack, Timing
 
 # How the cluster notices each fault, which sets the outage a client must expect.
 GRACEFUL, MEMBERSHIP, MONITOR = "graceful", "membership", "monitor"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from harness.backends import Backend
-from harness.errors import HalabError
-from harness.faults.base import GRACEFUL, MEMBERSHIP, MONITOR, Fault
-from harness.stacks import Stack
+from halab.backends import Backend
+from halab.errors import HalabError
+from halab.faults.base import GRACEFUL, MEMBERSHIP, MONITOR, Fault
+from halab.stacks import Stack
 
 
 class StopStack(Fault):

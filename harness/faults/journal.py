@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 
 @dataclass(frozen=True)

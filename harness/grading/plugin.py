@@ -22,15 +22,15 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from harness.backends import Backend
-from harness.errors import HalabError
-from harness.experiment import FaultRun
-from harness.facts import LabFacts, gather_facts
-from harness.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckFailed, CheckResult, fail
-from harness.grading.rubric import Rubric, load_rubric
-from harness.lab import find_lab
-from harness.plan import LabPlan
-from harness.stacks import Stack, stack_for
+from halab.backends import Backend
+from halab.errors import HalabError
+from halab.experiment import FaultRun
+from halab.facts import LabFacts, gather_facts
+from halab.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckFailed, CheckResult, fail
+from halab.grading.rubric import Rubric, load_rubric
+from halab.lab import find_lab
+from halab.plan import LabPlan
+from halab.stacks import Stack, stack_for
 
 TIMELINE_BEFORE_S = 3.0  # how much of the calm before a fault its plot shows
 RESULTS = pytest.StashKey[list[CheckResult]]()
@@ -69,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if name:
             find_lab(name)
         elif variant:
-            from harness.plan import load_plan
+            from halab.plan import load_plan
 
             config.stash[FRESH] = load_plan(variant)
     except HalabError as error:
@@ -80,7 +80,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """With --halab-lab, bring a lab of that variant up under a name of this run's own."""
     plan = session.config.stash.get(FRESH, None)
     if plan is not None:
-        from harness.run import bring_up
+        from halab.run import bring_up
 
         name = f"pytest{os.getpid() % 100000}"
         try:
@@ -100,7 +100,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         Path(path).write_text(json.dumps(record, indent=1))
     name = session.config.stash.get(FRESH_NAME, None)
     if name is not None:
-        from harness.run import tear_down
+        from halab.run import tear_down
 
         tear_down(name)
 
@@ -134,7 +134,7 @@ def _lab_name(config: pytest.Config) -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Behaviour checks take one fault each, from the lab plan's fault matrix."""
     if "fault_name" in metafunc.fixturenames:
-        from harness.run import expected_faults
+        from halab.run import expected_faults
 
         plan = find_lab(_lab_name(metafunc.config)).open().plan
         metafunc.parametrize("fault_name", expected_faults(plan))
@@ -266,8 +266,8 @@ def fault_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], F
     (the probe samples around it) for the report's plot. The first fault asked for runs every
     fault the session's checks will ask for, one after the other under one prober: starting a
     prober and reading the timing once, not once per fault."""
-    from harness.faults import fault_named
-    from harness.run import run_faults
+    from halab.faults import fault_named
+    from halab.run import run_faults
 
     done: dict[str, FaultRun] = {}
     timelines = request.config.stash[TIMELINES]

@@ -8,7 +8,7 @@ changed is put back afterwards, and both states travel into the report.
 >>> preservation.differences    # what could not be put back, in words; () when all was
 ()
 
-Stack-specific state and steps live in harness.stacks.state; units are the same on every stack.
+Stack-specific state and steps live in halab.stacks.state; units are the same on every stack.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.backends import Backend
-from harness.errors import HalabError
-from harness.facts.gather import UNITS
-from harness.progress import say
-from harness.stacks import Stack
-from harness.stacks.state import ResourceState, RestoreStep
-from harness.wait import wait_until
+from halab.backends import Backend
+from halab.errors import HalabError
+from halab.facts.gather import UNITS
+from halab.progress import say
+from halab.stacks import Stack
+from halab.stacks.state import ResourceState, RestoreStep
+from halab.wait import wait_until
 
 # The cluster starts and stops the service itself: its unit follows the resources, so its
 # activity is never forced back (its is-enabled is).

@@ -23,8 +23,8 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HalabError
-from harness.yamlfile import LINE, load_yaml
+from halab.errors import HalabError
+from halab.yamlfile import LINE, load_yaml
 
 ITEM_KEYS = {"id", "points", "with", "partial", "requires", "hidden"}
 

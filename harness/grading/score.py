@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckResult
-from harness.grading.rubric import Rubric, RubricItem
+from halab.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckResult
+from halab.grading.rubric import Rubric, RubricItem
 
 NOT_OBSERVED = "not-observed"
 

@@ -1,5 +1,5 @@
 """Run the checks of checks/ on a running lab, in a pytest process of their own, and score them;
-the lab is left as it was found (harness.grading.preserve)."""
+the lab is left as it was found (halab.grading.preserve)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HalabError
-from harness.grading.preserve import Preservation, restore, snapshot
-from harness.grading.results import CheckResult
-from harness.grading.rubric import Rubric, load_rubric
-from harness.grading.score import Grade, score
-from harness.lab import find_lab
-from harness.paths import PROJECT_ROOT
-from harness.progress import say
-from harness.stacks import stack_for
-
-CHECKS = PROJECT_ROOT / "checks"
+from halab.errors import HalabError
+from halab.grading.preserve import Preservation, restore, snapshot
+from halab.grading.results import CheckResult
+from halab.grading.rubric import Rubric, load_rubric
+from halab.grading.score import Grade, score
+from halab.lab import find_lab
+from halab.paths import CHECKS_DIR
+from halab.progress import say
+from halab.stacks import stack_for
 
 
 @dataclass(frozen=True)
@@ -35,9 +33,9 @@ class GradingRun:
 
 
 def _pytest(lab: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pytest", str(CHECKS), "--halab-name", lab, "-q", "-p", "no:cacheprovider",
-               "--rootdir", str(CHECKS), "-o", "addopts=", *extra]
-    return subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=3600, cwd=CHECKS)
+    command = [sys.executable, "-m", "pytest", str(CHECKS_DIR), "--halab-name", lab, "-q", "-p", "no:cacheprovider",
+               "--rootdir", str(CHECKS_DIR), "-o", "addopts=", *extra]
+    return subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=3600, cwd=CHECKS_DIR)
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,7 @@ def known_checks(lab: str) -> tuple[str, ...]:
 
 def grade_lab(lab: str, rubric_path: Path, *, include_hidden: bool) -> GradingRun:
     """Validate the rubric against the checks that exist, run the ones it names, score them."""
+    rubric_path = rubric_path.resolve()  # the checks run from their own folder
     rubric = load_rubric(rubric_path, known_checks(lab))
     if not include_hidden:
         rubric = rubric.visible()

@@ -16,9 +16,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HalabError
-from harness.paths import state_root
-from harness.progress import run_with_progress, say
+from halab.errors import HalabError
+from halab.paths import state_root
+from halab.progress import run_with_progress, say
 
 RECIPE = Path(__file__).with_name("recipe.toml")
 # Bump when the build steps below change in a way the recipe does not show.

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from harness.backends import Backend, copy_text
-from harness.command import CommandResult
-from harness.errors import HalabError
-from harness.labdoc.hints import likely_cause
-from harness.labdoc.parser import Expectation, LabDocument, Step
-from harness.wait import wait_until
+from halab.backends import Backend, copy_text
+from halab.command import CommandResult
+from halab.errors import HalabError
+from halab.labdoc.hints import likely_cause
+from halab.labdoc.parser import Expectation, LabDocument, Step
+from halab.wait import wait_until
 
 SHELL = ("/bin/bash", "-e", "-o", "pipefail", "-c")
 LAB = "lab"  # the "node" of a check that looks at the lab as a whole

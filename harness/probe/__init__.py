@@ -6,7 +6,7 @@
 >>> print(summarize(prober.samples()))
 """
 
-from harness.probe.analysis import (
+from halab.probe.analysis import (
     Interleaving,
     OutageWindow,
     downtime_after,
@@ -16,8 +16,8 @@ from harness.probe.analysis import (
     serving_node,
     summarize,
 )
-from harness.probe.prober import Prober
-from harness.probe.samples import OUTCOMES, ProbeSample
+from halab.probe.prober import Prober
+from halab.probe.samples import OUTCOMES, ProbeSample
 
 __all__ = [
     "OUTCOMES",

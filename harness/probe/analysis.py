@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Iterable
 
-from harness.probe.samples import ProbeSample
+from halab.probe.samples import ProbeSample
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """One GET of a URL from where the lab's client stands: the page a person's browser would show.
 
-    python -m harness.probe.fetch URL      (prints the page; run inside the lab namespace)
+    python -m halab.probe.fetch URL      (prints the page; run inside the lab namespace)
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import sys
 
 import httpx
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 
 def fetch(url: str, netns: str | None, *, timeout_s: float = 3.0) -> str:
     """The body of `url` as seen from network namespace `netns`; raises HalabError when it fails."""
-    command = [sys.executable, "-m", "harness.probe.fetch", url, str(timeout_s)]
+    command = [sys.executable, "-m", "halab.probe.fetch", url, str(timeout_s)]
     if netns is not None:
         command = ["nsenter", f"--net=/run/netns/{netns}", "--", *command]
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s + 10)

@@ -25,12 +25,12 @@ import time
 from types import TracebackType
 from typing import IO, TYPE_CHECKING
 
-from harness.errors import HalabError
-from harness.probe.samples import ProbeSample
-from harness.wait import wait_until
+from halab.errors import HalabError
+from halab.probe.samples import ProbeSample
+from halab.wait import wait_until
 
 if TYPE_CHECKING:
-    from harness.probe.worker import WorkerConfig
+    from halab.probe.worker import WorkerConfig
 
 STARTUP_S = 10.0  # Python start-up and imports, on a busy machine, before the first request
 STOP_GRACE_S = 2.0  # beyond the request timeout, for the worker to exit after SIGTERM
@@ -59,9 +59,9 @@ class Prober:
             raise HalabError(
                 f"network namespace name {netns!r} is not a plain name", fix="use a name that `ip netns list` shows"
             )
-        # Imported here: were the package to import the worker, `python -m harness.probe.worker`
+        # Imported here: were the package to import the worker, `python -m halab.probe.worker`
         # would find its own module already loaded and run it twice.
-        from harness.probe.worker import WorkerConfig
+        from halab.probe.worker import WorkerConfig
 
         self.config: WorkerConfig = WorkerConfig(url, tuple(markers.items()), period_s, timeout_s, max_duration_s,
                                                    tuple((macs or {}).items()))
@@ -78,7 +78,7 @@ class Prober:
 
     @property
     def command(self) -> list[str]:
-        worker = [sys.executable, "-m", "harness.probe.worker", *self.config.to_argv()]
+        worker = [sys.executable, "-m", "halab.probe.worker", *self.config.to_argv()]
         if self.netns is None:
             return worker
         return ["nsenter", f"--net=/run/netns/{self.netns}", "--", *worker]
@@ -238,5 +238,5 @@ class Prober:
 
 def _fix(netns: str | None) -> str:
     if netns is None:
-        return "run `python -m harness.probe.worker --help` to check the worker starts"
+        return "run `python -m halab.probe.worker --help` to check the worker starts"
     return f"check that the lab is up: `ip netns list` should show {netns}; nsenter needs root"

@@ -1,6 +1,6 @@
 """The probe process: sends requests to the VIP on a fixed schedule and prints one JSON line each.
 
-    python -m harness.probe.worker --url http://10.0.0.10/ \\
+    python -m halab.probe.worker --url http://10.0.0.10/ \\
         --marker node1="served by node1" --marker node2="served by node2" \\
         --period 0.02 --timeout 0.25 --max-duration 3600
 
@@ -32,8 +32,8 @@ from typing import Sequence, TextIO
 
 import httpx
 
-from harness.probe.identify import mac_of, node_with_mac, which_node
-from harness.probe.samples import ProbeSample
+from halab.probe.identify import mac_of, node_with_mac, which_node
+from halab.probe.samples import ProbeSample
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class WorkerConfig:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> WorkerConfig:
-    parser = argparse.ArgumentParser(prog="python -m harness.probe.worker", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m halab.probe.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--marker", action="append", default=[], metavar="NODE=TEXT", type=_marker)
     parser.add_argument("--mac", action="append", default=[], metavar="NODE=MAC", type=_marker,

@@ -14,10 +14,10 @@ from typing import Any
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
-from harness.grading.preserve import Preservation
-from harness.grading.score import Grade, ItemScore
-from harness.grading.session import GradingRun
-from harness.stacks.state import ResourceState
+from halab.grading.preserve import Preservation
+from halab.grading.score import Grade, ItemScore
+from halab.grading.session import GradingRun
+from halab.stacks.state import ResourceState
 
 GRADEBOOK_COLUMNS = ("Student", "Lab", "Grade", "Maximum", "Percent", "Points not observed")
 

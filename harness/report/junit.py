@@ -8,8 +8,8 @@ from typing import Sequence
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
-from harness.experiment import FaultRun
-from harness.labdoc import StepResult
+from halab.experiment import FaultRun
+from halab.labdoc import StepResult
 
 
 @dataclass

@@ -8,9 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-from harness.experiment import FaultRun
-from harness.labdoc import StepResult
-from harness.probe import ProbeSample
+from halab.experiment import FaultRun
+from halab.labdoc import StepResult
+from halab.probe import ProbeSample
 
 
 def write_record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from harness.experiment import FaultRun
+from halab.experiment import FaultRun
 
 COLUMNS = ("fault", "on", "expected", "outcome", "downtime", "budget", "served before -> during -> after", "verdict")
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.backends import Backend
-from harness.stacks.failback import Failback
-from harness.stacks.state import ResourceState, RestoreStep
+from halab.backends import Backend
+from halab.stacks.failback import Failback
+from halab.stacks.state import ResourceState, RestoreStep
 
 
 @dataclass(frozen=True)

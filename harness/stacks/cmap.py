@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from harness.errors import HalabError
-from harness.stacks.corosync_conf import CONSENSUS_FACTOR, effective_token_ms
+from halab.errors import HalabError
+from halab.stacks.corosync_conf import CONSENSUS_FACTOR, effective_token_ms
 
 CmapValue = int | float | str
 

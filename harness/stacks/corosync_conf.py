@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 # Defaults of corosync 3.1 (corosync.conf(5), votequorum(5)); cmap.py uses them too.
 TOKEN_DEFAULT_MS = 3000

@@ -15,8 +15,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from harness.errors import HalabError
-from harness.stacks.scores import parse_score
+from halab.errors import HalabError
+from halab.stacks.scores import parse_score
 
 _ROOTS = ("pacemaker-result", "crm_mon")
 _FIX = "pass the standard output of `crm_mon --output-as=xml` alone (pacemaker 2.1)"

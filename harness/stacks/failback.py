@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.stacks.cib import Cib
-from harness.stacks.ha_cf import HaCf
-from harness.stacks.scores import add_scores, parse_score, show_score
+from halab.stacks.cib import Cib
+from halab.stacks.ha_cf import HaCf
+from halab.stacks.scores import add_scores, parse_score, show_score
 
 VIP_TYPES = ("IPaddr2", "IPaddr")
 

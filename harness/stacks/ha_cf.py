@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 # Defaults of heartbeat 3.0.6 (`heartbeat -D`, config.c init_config).
 KEEPALIVE_DEFAULT_MS = 1000

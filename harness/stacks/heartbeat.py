@@ -8,14 +8,14 @@ import re
 import time
 from dataclasses import dataclass
 
-from harness.backends import Backend
-from harness.errors import HalabError
-from harness.progress import say
-from harness.stacks.base import ClusterView, Timing
-from harness.stacks.failback import Failback, heartbeat_failback
-from harness.stacks.ha_cf import HaCf, parse_ha_cf
-from harness.stacks.state import ResourceState, RestoreStep, heartbeat_restore, heartbeat_state
-from harness.wait import wait_until
+from halab.backends import Backend
+from halab.errors import HalabError
+from halab.progress import say
+from halab.stacks.base import ClusterView, Timing
+from halab.stacks.failback import Failback, heartbeat_failback
+from halab.stacks.ha_cf import HaCf, parse_ha_cf
+from halab.stacks.state import ResourceState, RestoreStep, heartbeat_restore, heartbeat_state
+from halab.wait import wait_until
 
 HA_CF = "/etc/ha.d/ha.cf"
 HARESOURCES = "/etc/ha.d/haresources"

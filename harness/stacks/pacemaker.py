@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from harness.backends import Backend
-from harness.command import CommandResult
-from harness.errors import HalabError
-from harness.stacks.base import ClusterView, Timing
-from harness.stacks.cib import parse_cib
-from harness.stacks.failback import Failback, pacemaker_failback
-from harness.stacks.cmap import parse_cmapctl
-from harness.stacks.crm_mon import parse_crm_mon
-from harness.stacks.state import ResourceState, RestoreStep, pacemaker_restore, pacemaker_state
+from halab.backends import Backend
+from halab.command import CommandResult
+from halab.errors import HalabError
+from halab.stacks.base import ClusterView, Timing
+from halab.stacks.cib import parse_cib
+from halab.stacks.failback import Failback, pacemaker_failback
+from halab.stacks.cmap import parse_cmapctl
+from halab.stacks.crm_mon import parse_crm_mon
+from halab.stacks.state import ResourceState, RestoreStep, pacemaker_restore, pacemaker_state
 
 VIP_AGENT = "ocf:heartbeat:IPaddr2"
 SERVICE_AGENT = "ocf:heartbeat:apache"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 
 @dataclass(frozen=True)

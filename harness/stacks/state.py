@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.stacks.cib import Cib
-from harness.stacks.crm_mon import ClusterStatus
+from halab.stacks.cib import Cib
+from halab.stacks.crm_mon import ClusterStatus
 
 WAIT = ("crm_resource", "--wait", "--timeout=120s")
 HB_TAKEOVER = "/usr/share/heartbeat/hb_takeover"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Mapping
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -17,18 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from harness.errors import HalabError
-from harness.grading.rubric import load_rubric
-from harness.grading.session import GradingRun, grade_lab
-from harness.lab import check_lab_name, running_labs
-from harness.paths import state_root
-from harness.plan import available_labs, load_plan
-from harness.progress import say
-from harness.report.grade_reports import append_gradebook, write_grade_reports
-from harness.submissions.archive import read_archive
-from harness.submissions.ledger import Ledger
-from harness.submissions.rebuild import plan_rebuild, rebuild, write_plan
-from harness.submissions.submission import Submission, from_members
+from halab.errors import HalabError
+from halab.grading.rubric import load_rubric
+from halab.grading.session import GradingRun, grade_lab
+from halab.lab import check_lab_name, running_labs
+from halab.paths import state_root
+from halab.plan import available_labs, load_plan
+from halab.progress import say
+from halab.report.grade_reports import append_gradebook, write_grade_reports
+from halab.submissions.archive import read_archive
+from halab.submissions.ledger import Ledger
+from halab.submissions.rebuild import plan_rebuild, rebuild, write_plan
+from halab.submissions.submission import Submission, from_members
 
 GRADED, REFUSED, FAILED = "graded", "refused", "failed"
 # Memory of one rebuilt node (PSS) by variant, measured with benchmarks/batch_grading.py;
@@ -212,7 +212,7 @@ def grade_batch(
 
 def grade_submission(submission: Submission, name: str, rubric: Path) -> tuple[GradingRun, tuple[str, ...]]:
     """Rebuild one student's cluster as lab `name`, grade it, and remove it whatever happens."""
-    from harness.run import bring_up, tear_down
+    from halab.run import bring_up, tear_down
 
     folder = state_root() / "rebuilt" / name  # the plan lives as long as the lab
     variant = load_plan(submission.variant)
@@ -243,7 +243,7 @@ def write_student_reports(out: Path, outcome: Outcome) -> None:
 def write_class_files(out: Path, outcomes: Sequence[Outcome]) -> dict[str, Path]:
     """The gradebook (graded students, importable as is) and the class summary (everyone so far,
     refused and failed included, with the reason), rewritten whole after each submission."""
-    from harness.submissions.summary import summary_csv, summary_html
+    from halab.submissions.summary import summary_csv, summary_html
 
     out.mkdir(parents=True, exist_ok=True)
     gradebook = out / "gradebook.csv"

@@ -19,13 +19,13 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Callable
 
-from harness.backends import Backend
-from harness.errors import HalabError
-from harness.facts import FileFact, UnitFact
-from harness.facts.gather import MARK, SECRET_FILES, UNITS
-from harness.plan import available_labs
-from harness.submissions.archive import read_archive, write_archive
-from harness.submissions.submission import (
+from halab.backends import Backend
+from halab.errors import HalabError
+from halab.facts import FileFact, UnitFact
+from halab.facts.gather import MARK, SECRET_FILES, UNITS
+from halab.plan import available_labs
+from halab.submissions.archive import read_archive, write_archive
+from halab.submissions.submission import (
     AUTHKEYS, FILES, NODE, Interface, NodeEvidence, Submission, checked_student, from_members, to_members,
 )
 

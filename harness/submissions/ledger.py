@@ -16,13 +16,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.grading.results import CheckResult
-from harness.grading.rubric import load_rubric
-from harness.grading.score import score
-from harness.grading.session import GradingRun
+from halab.grading.results import CheckResult
+from halab.grading.rubric import load_rubric
+from halab.grading.score import score
+from halab.grading.session import GradingRun
 
 if TYPE_CHECKING:
-    from harness.submissions.batch import Outcome
+    from halab.submissions.batch import Outcome
 
 FOLDER = ".halab-graded"
 FORMAT = 1
@@ -60,7 +60,7 @@ class Ledger:
 
     def find(self, archive: Path, rubric: Path) -> "Outcome | None":
         """The earlier outcome of this very archive under this very rubric, else None."""
-        from harness.submissions.batch import Outcome
+        from halab.submissions.batch import Outcome
 
         entry = self._entry(archive)
         try:

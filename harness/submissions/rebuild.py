@@ -19,14 +19,14 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Iterable
 
-from harness.backends import Backend
-from harness.command import CommandResult
-from harness.errors import HalabError
-from harness.plan import LabPlan, NodePlan, load_plan
-from harness.probe.fetch import fetch
-from harness.stacks.cib import parse_cib
-from harness.submissions.submission import AUTHKEYS, COROSYNC_AUTHKEY, FILES, Interface, NodeEvidence, Submission
-from harness.wait import wait_until
+from halab.backends import Backend
+from halab.command import CommandResult
+from halab.errors import HalabError
+from halab.plan import LabPlan, NodePlan, load_plan
+from halab.probe.fetch import fetch
+from halab.stacks.cib import parse_cib
+from halab.submissions.submission import AUTHKEYS, COROSYNC_AUTHKEY, FILES, Interface, NodeEvidence, Submission
+from halab.wait import wait_until
 
 VIP_TIMEOUT_S = 90.0
 DC_TIMEOUT_S = 90.0

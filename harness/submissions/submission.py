@@ -17,10 +17,10 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any, Mapping
 
-from harness.errors import HalabError
-from harness.facts import FileFact, UnitFact
-from harness.facts.gather import CONFIG_FILES, PAGE
-from harness.submissions.archive import ArchiveRefused
+from halab.errors import HalabError
+from halab.facts import FileFact, UnitFact
+from halab.facts.gather import CONFIG_FILES, PAGE
+from halab.submissions.archive import ArchiveRefused
 
 FORMAT, FORMAT_VERSION = "halab-submission", 1
 STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # it names report files

@@ -9,10 +9,10 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from harness.report.grade_reports import STYLE
+from halab.report.grade_reports import STYLE
 
 if TYPE_CHECKING:
-    from harness.submissions.batch import Outcome
+    from halab.submissions.batch import Outcome
 
 COLUMNS = ("Student", "Lab", "State", "Grade", "Maximum", "Percent", "Points not observed", "Seconds", "Archive", "Reason")
 

@@ -12,10 +12,10 @@ from typing import Callable, Iterator
 import pytest
 import yaml
 
-from harness.backends import Backend
-from harness.grading.score import Grade
-from harness.plan import load_plan
-from harness.run import lab_up
+from halab.backends import Backend
+from halab.grading.score import Grade
+from halab.plan import load_plan
+from halab.run import lab_up
 
 SHARED_LAB = "e2epcs"
 

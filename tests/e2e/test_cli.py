@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from harness.backends import Backend
+from halab.backends import Backend
 
 pytestmark = pytest.mark.e2e
-HALAB = [sys.executable, "-m", "harness.cli"]
+HALAB = [sys.executable, "-m", "halab.cli"]
 
 
 def halab(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:

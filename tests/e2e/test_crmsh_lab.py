@@ -11,11 +11,11 @@ from typing import Callable, Iterator
 
 import pytest
 
-from harness.experiment import wait_healthy
-from harness.grading.session import grade_lab
-from harness.plan import load_plan
-from harness.run import LabUp, expected_faults, lab_up, prober_for, run_faults
-from harness.stacks import stack_for
+from halab.experiment import wait_healthy
+from halab.grading.session import grade_lab
+from halab.plan import load_plan
+from halab.run import LabUp, expected_faults, lab_up, prober_for, run_faults
+from halab.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
 

@@ -14,11 +14,11 @@ from typing import Callable
 import pytest
 import yaml
 
-from harness.backends import Backend
-from harness.experiment import wait_healthy
-from harness.grading.session import grade_lab
-from harness.facts.gather import PAGE
-from harness.stacks import stack_for
+from halab.backends import Backend
+from halab.experiment import wait_healthy
+from halab.grading.session import grade_lab
+from halab.facts.gather import PAGE
+from halab.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
 
@@ -134,7 +134,7 @@ def config_rubric(rubric_subset: Callable[..., Path]) -> Path:
 
 def test_the_reference_lab_gets_full_marks_with_every_fault(pcs_lab: Backend, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "grade", "--name", pcs_lab.lab, "--student", "reference"],
+        [sys.executable, "-m", "halab.cli", "grade", "--name", pcs_lab.lab, "--student", "reference"],
         capture_output=True, text=True, timeout=1200, env={**os.environ, "HALAB_REPORTS": str(tmp_path)},
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -10,15 +10,15 @@ import time
 
 import pytest
 
-from harness.backends import Backend
-from harness.backends.local import network
-from harness.experiment import wait_healthy
-from harness.lab import journal_for
-from harness.stacks import stack_for
-from harness.wait import wait_until
+from halab.backends import Backend
+from halab.backends.local import network
+from halab.experiment import wait_healthy
+from halab.lab import journal_for
+from halab.stacks import stack_for
+from halab.wait import wait_until
 
 pytestmark = pytest.mark.e2e
-HALAB = [sys.executable, "-m", "harness.cli"]
+HALAB = [sys.executable, "-m", "halab.cli"]
 
 
 def test_halab_heal_after_the_harness_was_killed_during_a_link_cut(pcs_lab: Backend) -> None:
@@ -31,7 +31,7 @@ def test_halab_heal_after_the_harness_was_killed_during_a_link_cut(pcs_lab: Back
         time.sleep(2)
     finally:
         os.killpg(harness.pid, signal.SIGKILL)
-        harness.wait(timeout=10)
+        halab.wait(timeout=10)
     assert network.is_cut(pcs_lab.plan, pcs_lab.lab, entry.node), "the killed harness healed nothing"
 
     healed = subprocess.run([*HALAB, "heal", "--name", pcs_lab.lab], capture_output=True, text=True, timeout=120)

@@ -11,10 +11,10 @@ from typing import Callable, Iterator
 
 import pytest
 
-from harness.grading.session import grade_lab
-from harness.plan import load_plan
-from harness.run import LabUp, expected_faults, lab_up, run_faults
-from harness.stacks import stack_for
+from halab.grading.session import grade_lab
+from halab.plan import load_plan
+from halab.run import LabUp, expected_faults, lab_up, run_faults
+from halab.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.paths import labs_dir
+from halab.paths import labs_dir
 
 pytestmark = pytest.mark.e2e
-HALAB = [sys.executable, "-m", "harness.cli"]
+HALAB = [sys.executable, "-m", "halab.cli"]
 PCS_09_SETUP = "pcs cluster setup --name webcluster node1 node2"
 
 

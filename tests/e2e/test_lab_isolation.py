@@ -9,10 +9,10 @@ from typing import Callable
 
 import pytest
 
-from harness.backends import Backend
-from harness.plan import load_plan
-from harness.run import bring_up, prober_for, tear_down
-from harness.stacks import stack_for
+from halab.backends import Backend
+from halab.plan import load_plan
+from halab.run import bring_up, prober_for, tear_down
+from halab.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
 

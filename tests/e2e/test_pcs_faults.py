@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backends import Backend
-from harness.plan import load_plan
-from harness.run import expected_faults, run_faults
-from harness.stacks import stack_for
+from halab.backends import Backend
+from halab.plan import load_plan
+from halab.run import expected_faults, run_faults
+from halab.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
 

@@ -15,12 +15,12 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from harness.backends import Backend
-from harness.grading.preserve import snapshot
-from harness.grading.session import grade_lab
-from harness.plan import load_plan
-from harness.run import lab_up, tear_down
-from harness.stacks import stack_for
+from halab.backends import Backend
+from halab.grading.preserve import snapshot
+from halab.grading.session import grade_lab
+from halab.plan import load_plan
+from halab.run import lab_up, tear_down
+from halab.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +87,7 @@ def rubric(lab: Backend, directory: Path, *extra: str) -> Path:
 
 
 def connect(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", "connect", *args],
+    return subprocess.run([sys.executable, "-m", "halab.cli", "connect", *args],
                           capture_output=True, text=True, timeout=120, env=os.environ)
 
 
@@ -106,7 +106,7 @@ def test_preflight_says_what_is_wrong_and_records_nothing(
         changes = {"key": str(tmp_path / "id_other")}
     done = connect("--inventory", str(inventory(**changes)), "--name", "e2esshbad")
     assert done.returncode == 1 and says in done.stderr, problem + "\n" + done.stderr
-    assert "e2esshbad" not in subprocess.run([sys.executable, "-m", "harness.cli", "status"],
+    assert "e2esshbad" not in subprocess.run([sys.executable, "-m", "halab.cli", "status"],
                                              capture_output=True, text=True, timeout=120).stdout
 
 

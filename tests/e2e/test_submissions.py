@@ -21,10 +21,10 @@ from typing import Callable
 import pytest
 import yaml
 
-from harness.grading.session import grade_lab
-from harness.plan import load_plan
-from harness.run import lab_up
-from harness.submissions.archive import read_archive, write_archive
+from halab.grading.session import grade_lab
+from halab.plan import load_plan
+from halab.run import lab_up
+from halab.submissions.archive import read_archive, write_archive
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ PCS_FAILS = {"apache-disabled-at-boot", "authkey-identical-and-private"}
 
 
 def halab(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "halab.cli", *args], capture_output=True, text=True,
                           timeout=900, env={**os.environ, **(env or {})})
 
 

@@ -13,12 +13,12 @@ from typing import Callable, Iterator
 
 import pytest
 
-from harness.backends import Backend
-from harness.backends.netns import lab_namespace, namespace_exists
-from harness.backends.vagrant.machines import TB_CACHE_MIB, domain_prefix
-from harness.plan import load_plan
-from harness.run import lab_up, run_faults
-from harness.stacks import stack_for
+from halab.backends import Backend
+from halab.backends.netns import lab_namespace, namespace_exists
+from halab.backends.vagrant.machines import TB_CACHE_MIB, domain_prefix
+from halab.plan import load_plan
+from halab.run import lab_up, run_faults
+from halab.stacks import stack_for
 
 pytestmark = [
     pytest.mark.e2e,

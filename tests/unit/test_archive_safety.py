@@ -12,9 +12,9 @@ from typing import Callable
 
 import pytest
 
-from harness.plan import available_labs
-from harness.submissions.archive import ArchiveRefused, Limits, read_archive, write_archive
-from harness.submissions.submission import from_members
+from halab.plan import available_labs
+from halab.submissions.archive import ArchiveRefused, Limits, read_archive, write_archive
+from halab.submissions.submission import from_members
 
 RECORDED = Path(__file__).parent / "recorded" / "submission-pcs-alice.tar.gz"
 

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.grading.results import CheckResult
-from harness.grading.rubric import Rubric, RubricItem
-from harness.grading.score import score
-from harness.grading.session import GradingRun
-from harness.plan import available_labs, load_plan
-from harness.submissions.archive import read_archive, write_archive
-from harness.submissions.batch import default_parallelism, find_archives, grade_batch
-from harness.submissions.rebuild import authkeys_with_keys, cib_to_load, derived_key, plan_rebuild, write_plan
-from harness.submissions.submission import Interface, Submission, from_members
+from halab.errors import HalabError
+from halab.grading.results import CheckResult
+from halab.grading.rubric import Rubric, RubricItem
+from halab.grading.score import score
+from halab.grading.session import GradingRun
+from halab.plan import available_labs, load_plan
+from halab.submissions.archive import read_archive, write_archive
+from halab.submissions.batch import default_parallelism, find_archives, grade_batch
+from halab.submissions.rebuild import authkeys_with_keys, cib_to_load, derived_key, plan_rebuild, write_plan
+from halab.submissions.submission import Interface, Submission, from_members
 
 RECORDED = Path(__file__).parent / "recorded"
 PCS, HEARTBEAT = RECORDED / "submission-pcs-alice.tar.gz", RECORDED / "submission-heartbeat-bob.tar.gz"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.stacks.cmap import parse_cmapctl
+from halab.errors import HalabError
+from halab.stacks.cmap import parse_cmapctl
 
 RECORDED = Path(__file__).parent / "recorded"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.plan import available_labs
-from harness.submissions.archive import read_archive
-from harness.submissions.collect import _redacted_authkeys, add_node, collect_here, collect_script, parse_collected, write_submission
-from harness.submissions.submission import from_members, to_members
+from halab.errors import HalabError
+from halab.plan import available_labs
+from halab.submissions.archive import read_archive
+from halab.submissions.collect import _redacted_authkeys, add_node, collect_here, collect_script, parse_collected, write_submission
+from halab.submissions.submission import from_members, to_members
 
 RECORDED = Path(__file__).parent / "recorded"
 NODE1 = (RECORDED / "collect-pcs-node1.txt").read_text()

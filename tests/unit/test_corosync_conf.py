@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.stacks.corosync_conf import CorosyncNode, parse_corosync_conf
+from halab.errors import HalabError
+from halab.stacks.corosync_conf import CorosyncNode, parse_corosync_conf
 
 RECORDED = Path(__file__).parent / "recorded"
 PCS = (RECORDED / "corosync-pcs-0.11.5-setup-two-nodes.conf").read_text()

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.stacks.crm_mon import CrmMonFailed, FailCount, FailedAction, parse_crm_mon
-from harness.stacks.scores import INFINITY
+from halab.errors import HalabError
+from halab.stacks.crm_mon import CrmMonFailed, FailCount, FailedAction, parse_crm_mon
+from halab.stacks.scores import INFINITY
 
 RECORDED = Path(__file__).parent / "recorded"
 VIP = "ocf:heartbeat:IPaddr2"

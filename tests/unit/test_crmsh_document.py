@@ -1,9 +1,9 @@
 """The crmsh lab (seed 004) as data: its document parses, and what it writes agrees with its plan
 and with corosync 3.1. The end-to-end test runs it for real (tests/e2e/test_crmsh_lab.py)."""
 
-from harness.labdoc.parser import parse_document
-from harness.plan import load_plan
-from harness.stacks.corosync_conf import parse_corosync_conf
+from halab.labdoc.parser import parse_document
+from halab.plan import load_plan
+from halab.stacks.corosync_conf import parse_corosync_conf
 
 PLAN = load_plan("crmsh")
 DOCUMENT = parse_document(PLAN.document, PLAN.node_names)

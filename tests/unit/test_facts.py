@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from harness.facts.gather import gather_script, parse_facts
+from halab.facts.gather import gather_script, parse_facts
 
 RECORDED = Path(__file__).parent / "recorded" / "facts-pcs-node1.txt"
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.stacks.cib import parse_cib
-from harness.stacks.failback import heartbeat_failback, pacemaker_failback
-from harness.stacks.ha_cf import parse_ha_cf
+from halab.stacks.cib import parse_cib
+from halab.stacks.failback import heartbeat_failback, pacemaker_failback
+from halab.stacks.ha_cf import parse_ha_cf
 
 CIB = (Path(__file__).parent / "recorded/cib/cib-two-nodes-group-started.xml").read_text()
 

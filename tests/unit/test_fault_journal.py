@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.faults import FaultJournal, applied, heal_journal
-from harness.faults.base import Fault
+from halab.errors import HalabError
+from halab.faults import FaultJournal, applied, heal_journal
+from halab.faults.base import Fault
 
 
 class Recording(Fault):
@@ -55,7 +55,7 @@ def test_a_half_applied_fault_is_healed(tmp_path: Path) -> None:
 def test_a_killed_harness_leaves_a_journal_that_heal_undoes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     journal, log = FaultJournal(tmp_path / "faults.json"), []
     journal.record("cut-link", "node1")  # the harness died here, fault applied
-    monkeypatch.setattr("harness.faults.apply.fault_named", lambda name: Recording(log))
+    monkeypatch.setattr("halab.faults.apply.fault_named", lambda name: Recording(log))
     assert FaultJournal(tmp_path / "faults.json").entries()[0].fault == "cut-link"
     healed = heal_journal(None, None, journal)  # type: ignore[arg-type]
     assert log == ["heal node1"] and len(healed) == 1 and journal.entries() == []

@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from harness.experiment import SETTLE_S, FaultRun, _judge, _outcome, recent_answers
-from harness.probe import ProbeSample
-from harness.report import fault_table
+from halab.experiment import SETTLE_S, FaultRun, _judge, _outcome, recent_answers
+from halab.probe import ProbeSample
+from halab.report import fault_table
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,11 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
-from harness.grading.results import CheckResult
-from harness.grading.rubric import Rubric, RubricItem
-from harness.grading.score import score
-from harness.grading.session import GradingRun
-from harness.report.grade_reports import append_gradebook, html_report, junit_report, write_grade_reports
+from halab.grading.results import CheckResult
+from halab.grading.rubric import Rubric, RubricItem
+from halab.grading.score import score
+from halab.grading.session import GradingRun
+from halab.report.grade_reports import append_gradebook, html_report, junit_report, write_grade_reports
 
 RUBRIC = Rubric(Path("rubric.yaml"), "pcs", (
     RubricItem("apache-disabled-at-boot", 2), RubricItem("stonith-policy", 1),

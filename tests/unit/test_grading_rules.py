@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from harness.facts.gather import MARK, parse_facts
-from harness.grading.plugin import failed_prerequisite
-from harness.grading.results import CheckResult
-from harness.grading.rubric import Rubric, RubricItem
-from harness.stacks.admin import ADMINS, PacemakerAdmin, admin_for
-from harness.stacks.cib import parse_cib
+from halab.facts.gather import MARK, parse_facts
+from halab.grading.plugin import failed_prerequisite
+from halab.grading.results import CheckResult
+from halab.grading.rubric import Rubric, RubricItem
+from halab.stacks.admin import ADMINS, PacemakerAdmin, admin_for
+from halab.stacks.cib import parse_cib
 
 CHECKS = Path(__file__).parents[2] / "checks"
 RECORDED = Path(__file__).parent / "recorded"
 
 
 def test_no_check_writes_a_command_of_one_tool_itself() -> None:
-    """Every fix comes from harness.stacks.admin, so a crmsh or Heartbeat lab never prints a pcs command."""
+    """Every fix comes from halab.stacks.admin, so a crmsh or Heartbeat lab never prints a pcs command."""
     for module in CHECKS.glob("*.py"):
         strings = re.findall(r'"[^"\n]*"|\'[^\'\n]*\'', module.read_text())
         tool_commands = [s for s in strings if re.search(r"\b(pcs|crm) (resource|property|cluster|configure|status)\b", s)]
@@ -38,7 +38,7 @@ def test_a_crmsh_or_heartbeat_fix_never_names_pcs(tool: str) -> None:
 
 
 def test_every_tool_a_plan_may_name_has_its_commands() -> None:
-    from harness.plan import TOOLS
+    from halab.plan import TOOLS
 
     assert {tool for tools in TOOLS.values() for tool in tools} == set(ADMINS)
 
@@ -86,13 +86,13 @@ def test_prerequisites_are_followed_through_others() -> None:
 
 
 def test_the_interface_haresources_names_is_read_without_its_alias() -> None:
-    from harness.stacks.heartbeat import address_interfaces
+    from halab.stacks.heartbeat import address_interfaces
 
     assert address_interfaces("srv IPaddr::10.0.5.200/24/ens18:0 apache2\n# srv IPaddr::1.2.3.4/24/eth9\n"
                               "srv IPaddr2::10.0.5.201/24 apache2\n") == (("IPaddr::10.0.5.200/24/ens18:0", "ens18"),)
 
 
-@pytest.mark.parametrize("module", ["harness.stacks.admin", "harness.probe.identify"])
+@pytest.mark.parametrize("module", ["halab.stacks.admin", "halab.probe.identify"])
 def test_the_examples_in_the_docstrings_hold(module: str) -> None:
     import doctest
     import importlib

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.stacks.ha_cf import HaCfEntry, parse_ha_cf, parse_time_ms
-from harness.stacks.heartbeat import group_owner
+from halab.errors import HalabError
+from halab.stacks.ha_cf import HaCfEntry, parse_ha_cf, parse_time_ms
+from halab.stacks.heartbeat import group_owner
 
 LAB = (Path(__file__).parents[2] / "labs/heartbeat/lab.md").read_text()
 

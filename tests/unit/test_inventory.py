@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.ssh.inventory import dump_inventory, load_inventory, parse_inventory
-from harness.errors import HalabError
-from harness.plan import load_plan
-from harness.yamlfile import parse_yaml
+from halab.backends.ssh.inventory import dump_inventory, load_inventory, parse_inventory
+from halab.errors import HalabError
+from halab.plan import load_plan
+from halab.yamlfile import parse_yaml
 
 GOOD = """\
 # alice's cluster

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.labdoc.parser import parse_document, parse_text
-from harness.plan import load_plan
+from halab.errors import HalabError
+from halab.labdoc.parser import parse_document, parse_text
+from halab.plan import load_plan
 
 NODES = ("node1", "node2")
 

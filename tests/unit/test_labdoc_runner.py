@@ -3,10 +3,10 @@ from typing import Sequence
 
 import pytest
 
-from harness.command import CommandResult
-from harness.labdoc import StepFailed, parse_document, run_document
-from harness.labdoc.parser import parse_text
-from harness.plan import load_plan
+from halab.command import CommandResult
+from halab.labdoc import StepFailed, parse_document, run_document
+from halab.labdoc.parser import parse_text
+from halab.plan import load_plan
 
 
 class FakeBackend:

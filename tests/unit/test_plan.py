@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.plan import load_plan
+from halab.errors import HalabError
+from halab.plan import load_plan
 
 GOOD = (Path(__file__).parents[2] / "labs/pcs/plan.toml").read_text()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.probe import (
+from halab.probe import (
     ProbeSample,
     downtime_after,
     first_answer_from,

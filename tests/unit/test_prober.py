@@ -13,10 +13,10 @@ from typing import Iterator
 
 import pytest
 
-from harness.errors import HalabError
-from harness.probe import Prober, ProbeSample
-from harness.probe.identify import which_node
-from harness.probe.worker import WorkerConfig, classify, next_slot, parse_args
+from halab.errors import HalabError
+from halab.probe import Prober, ProbeSample
+from halab.probe.identify import which_node
+from halab.probe.worker import WorkerConfig, classify, next_slot, parse_args
 
 MARKERS = {"node1": "served by node1", "node2": "served by node2"}
 
@@ -204,7 +204,7 @@ def test_who_answered_comes_from_the_mac_the_vip_resolves_to_not_the_page(tmp_pa
     import asyncio
     import io
 
-    from harness.probe.worker import run
+    from halab.probe.worker import run
 
     table = tmp_path / "arp"
     table.write_text("IP address       HW type     Flags       HW address            Mask     Device\n"

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.stacks.quorumtool import parse_quorumtool
+from halab.errors import HalabError
+from halab.stacks.quorumtool import parse_quorumtool
 
 RECORDED = Path(__file__).parent / "recorded"
 

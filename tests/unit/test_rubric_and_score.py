@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HalabError
-from harness.grading.results import CheckResult
-from harness.grading.rubric import load_rubric
-from harness.grading.score import score
+from halab.errors import HalabError
+from halab.grading.results import CheckResult
+from halab.grading.rubric import load_rubric
+from halab.grading.score import score
 
 RUBRIC = """lab: pcs
 checks:

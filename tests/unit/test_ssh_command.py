@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from harness.backends.ssh.connection import command_line
-from harness.command import NODE_ENV
+from halab.backends.ssh.connection import command_line
+from halab.command import NODE_ENV
 
 TRICKY = ["/bin/sh", "-c", 'echo "$1" \'$2\' `x` ; rm -rf /', "name", "it's a \"test\"", "$(reboot)"]
 

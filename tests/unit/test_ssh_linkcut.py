@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.ssh import linkcut
-from harness.errors import HalabError
+from halab.backends.ssh import linkcut
+from halab.errors import HalabError
 
 PEER = linkcut.SshPeer.parse("192.168.56.1 51234 192.168.56.10 22\n")
 

@@ -5,14 +5,14 @@ import dataclasses
 import json
 from pathlib import Path
 
-from harness.grading.preserve import ClusterState, Preservation, StepOutcome, UnitState, differences, unit_steps
-from harness.grading.rubric import Rubric
-from harness.grading.score import score
-from harness.grading.session import GradingRun
-from harness.report.grade_reports import html_report, write_grade_reports
-from harness.stacks.cib import parse_cib
-from harness.stacks.crm_mon import parse_crm_mon
-from harness.stacks.state import (
+from halab.grading.preserve import ClusterState, Preservation, StepOutcome, UnitState, differences, unit_steps
+from halab.grading.rubric import Rubric
+from halab.grading.score import score
+from halab.grading.session import GradingRun
+from halab.report.grade_reports import html_report, write_grade_reports
+from halab.stacks.cib import parse_cib
+from halab.stacks.crm_mon import parse_crm_mon
+from halab.stacks.state import (
     HB_TAKEOVER, VIP_RESOURCES, WAIT, ResourceState, heartbeat_restore, heartbeat_state, pacemaker_restore,
     pacemaker_state,
 )

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.vagrant.backend import RESOURCE_AGENT_SLOWDOWN, link_file, network_file, vagrant_command
-from harness.backends.vagrant.hypervisor import Libvirt, VirtualBox
-from harness.backends.vagrant.libvirt import network_xml
-from harness.backends.vagrant.ssh import login_from_ssh_config
-from harness.errors import HalabError
+from halab.backends.vagrant.backend import RESOURCE_AGENT_SLOWDOWN, link_file, network_file, vagrant_command
+from halab.backends.vagrant.hypervisor import Libvirt, VirtualBox
+from halab.backends.vagrant.libvirt import network_xml
+from halab.backends.vagrant.ssh import login_from_ssh_config
+from halab.errors import HalabError
 
 RECORDED = Path(__file__).parent / "recorded"
 URI = "qemu:///system?socket=/var/lib/halab/labs/vg/libvirt/run/libvirt-sock"
@@ -74,8 +74,8 @@ def test_libvirt_networks_are_isolated() -> None:
 
 
 def test_emulated_vms_stretch_timeouts_and_the_start_allowance() -> None:
-    from harness.backends.vagrant.backend import VagrantBackend
-    from harness.plan import load_plan
+    from halab.backends.vagrant.backend import VagrantBackend
+    from halab.plan import load_plan
 
     plan = load_plan("pcs")
     emulated = VagrantBackend(plan, "vgunit")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.vagrant import machines
-from harness.paths import PROJECT_ROOT
-from harness.plan import load_plan
+from halab.backends.vagrant import machines
+from halab.paths import VAGRANT_DIR
+from halab.plan import load_plan
 
 
 def test_machines_follow_the_plan() -> None:
@@ -49,7 +49,7 @@ def _vagrant_status(env: dict[str, str], tmp_path: Path) -> list[str]:
     inherited = {k: v for k, v in os.environ.items() if k != "HALAB_VAGRANT_SETTINGS"}
     env = {**inherited, **env, "VAGRANT_DOTFILE_PATH": str(tmp_path / "dot"), "VAGRANT_HOME": str(tmp_path / "home"),
            "VAGRANT_DEFAULT_PROVIDER": "libvirt", "VAGRANT_CHECKPOINT_DISABLE": "1"}
-    done = subprocess.run(["vagrant", "status", "--machine-readable"], cwd=PROJECT_ROOT, env=env,
+    done = subprocess.run(["vagrant", "status", "--machine-readable"], cwd=VAGRANT_DIR, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     return [line.split(",")[1] for line in done.stdout.splitlines() if ",state," in line]

@@ -8,17 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from harness.backends.base import MachineStatus, debian_hosts
-from harness.backends.local import cgroups, network
-from harness.backends.local.container import Container
-from harness.backends.local.host import host
-from harness.command import DEFAULT_TIMEOUT_S, CommandResult
-from harness.errors import HalabError
-from harness.image import ensure_image
-from harness.paths import state_root
-from harness.plan import LabPlan
-from harness.progress import say
-from harness.wait import wait_until
+from halab.backends.base import MachineStatus, debian_hosts
+from halab.backends.local import cgroups, network
+from halab.backends.local.container import Container
+from halab.backends.local.host import host
+from halab.command import DEFAULT_TIMEOUT_S, CommandResult
+from halab.errors import HalabError
+from halab.image import ensure_image
+from halab.paths import state_root
+from halab.plan import LabPlan
+from halab.progress import say
+from halab.wait import wait_until
 
 BOOT_TIMEOUT_S = 60.0
 

@@ -12,8 +12,8 @@ import os
 import time
 from pathlib import Path
 
-from harness.errors import HalabError
-from harness.wait import wait_until
+from halab.errors import HalabError
+from halab.wait import wait_until
 
 ROOT = Path("/sys/fs/cgroup")
 HIERARCHIES = (ROOT / "systemd", ROOT / "unified")

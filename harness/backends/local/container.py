@@ -2,7 +2,7 @@
 image), its own network namespace made by halab, systemd as PID 1.
 
 The way in is nsenter into the namespaces of the node's PID 1: no SSH round trip, same
-interface as every other backend (harness.command.Runner).
+interface as every other backend (halab.command.Runner).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from harness.backends.local import cgroups
-from harness.backends.local.host import host
-from harness.command import DEFAULT_TIMEOUT_S, NODE_ENV, CommandResult, CommandTimeout
-from harness.errors import HalabError
-from harness.backends.netns import NETNS_DIR
+from halab.backends.local import cgroups
+from halab.backends.local.host import host
+from halab.command import DEFAULT_TIMEOUT_S, NODE_ENV, CommandResult, CommandTimeout
+from halab.errors import HalabError
+from halab.backends.netns import NETNS_DIR
 
 
 class Container:
@@ -61,7 +61,7 @@ class Container:
             f"--network-namespace-path={NETNS_DIR / self.netns}", "--private-network",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only",
         ]
-        launcher = [sys.executable, "-m", "harness.backends.local.launch", self.lab, self.node]
+        launcher = [sys.executable, "-m", "halab.backends.local.launch", self.lab, self.node]
         with self.console_log.open("ab") as log:
             subprocess.Popen(
                 [*launcher, *argv], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from typing import Sequence
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 
 def host(argv: Sequence[str], *, check: bool = True, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:

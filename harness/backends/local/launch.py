@@ -4,7 +4,7 @@ PID 1 on some hosts (CI sandboxes, containers) never reaps orphans: a killed nsp
 a zombie named systemd-nspawn forever. This small parent, outside the node's cgroup so that a
 power cut spares it, waits for nspawn and exits with its status.
 
-    python -m harness.backends.local.launch LAB NODE systemd-nspawn ARGS...
+    python -m halab.backends.local.launch LAB NODE systemd-nspawn ARGS...
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from harness.backends.local import cgroups
+from halab.backends.local import cgroups
 
 
 def main(argv: list[str]) -> int:

@@ -10,9 +10,9 @@ namespace, so two labs with the same addresses never meet.
 
 from __future__ import annotations
 
-from harness.backends.local.host import host
-from harness.backends.netns import add_namespace, lab_namespace, namespace_exists
-from harness.plan import LabPlan
+from halab.backends.local.host import host
+from halab.backends.netns import add_namespace, lab_namespace, namespace_exists
+from halab.plan import LabPlan
 
 BRIDGE = "lan"
 

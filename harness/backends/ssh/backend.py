@@ -12,18 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from harness.backends.base import MachineStatus
-from harness.backends.netns import namespace_exists
-from harness.backends.ssh import linkcut
-from harness.backends.ssh.connection import NodeConnection
-from harness.backends.ssh.inventory import Inventory, load_inventory
-from harness.command import DEFAULT_TIMEOUT_S, CommandResult
-from harness.errors import HalabError
-from harness.paths import state_root
-from harness.plan import LabPlan
-from harness.probe.fetch import fetch
-from harness.progress import say
-from harness.wait import wait_until
+from halab.backends.base import MachineStatus
+from halab.backends.netns import namespace_exists
+from halab.backends.ssh import linkcut
+from halab.backends.ssh.connection import NodeConnection
+from halab.backends.ssh.inventory import Inventory, load_inventory
+from halab.command import DEFAULT_TIMEOUT_S, CommandResult
+from halab.errors import HalabError
+from halab.paths import state_root
+from halab.plan import LabPlan
+from halab.probe.fetch import fetch
+from halab.progress import say
+from halab.wait import wait_until
 
 # What each stack leaves on a node: the command that says it is installed.
 STACK_COMMANDS = {"pacemaker": ("crm_mon", "corosync"), "heartbeat": ("cl_status",)}

@@ -22,9 +22,9 @@ from typing import Sequence
 
 import paramiko
 
-from harness.backends.netns import connect_in
-from harness.command import NODE_ENV, CommandResult, CommandTimeout
-from harness.errors import HalabError
+from halab.backends.netns import connect_in
+from halab.command import NODE_ENV, CommandResult, CommandTimeout
+from halab.errors import HalabError
 
 CONNECT_TIMEOUT_S = 8.0
 KEEPALIVE_S = 5

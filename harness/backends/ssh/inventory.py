@@ -31,10 +31,10 @@ from typing import Any
 
 import yaml
 
-from harness.backends.ssh.connection import Login
-from harness.errors import HalabError
-from harness.plan import LabPlan, load_plan
-from harness.yamlfile import LINE, load_yaml
+from halab.backends.ssh.connection import Login
+from halab.errors import HalabError
+from halab.plan import LabPlan, load_plan
+from halab.yamlfile import LINE, load_yaml
 
 KEYS = {"variant", "vip", "subnet", "user", "key", "password", "sudo", "port", "netns", "nodes"}
 NODE_KEYS = {"name", "address", "port", "page_marker"}

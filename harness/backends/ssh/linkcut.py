@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from harness.errors import HalabError
+from halab.errors import HalabError
 
 TABLE = "halab_cut"
 HEAL_UNIT = "halab-heal-link"

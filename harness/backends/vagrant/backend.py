@@ -22,21 +22,21 @@ from typing import Sequence
 
 import vagrant
 
-from harness.backends.base import MachineStatus, debian_hosts
-from harness.backends.ssh.connection import NodeConnection
-from harness.backends.local.host import host
-from harness.backends.netns import lab_namespace, namespace_exists, stop_processes
-from harness.backends.vagrant import machines as vm_settings
-from harness.backends.vagrant.box import ensure_box, vagrant_env
-from harness.backends.vagrant.hypervisor import Hypervisor, Libvirt, VirtualBox
-from harness.backends.vagrant.libvirt import LabLibvirt, pool_directory
-from harness.backends.vagrant.ssh import login_from_ssh_config
-from harness.command import DEFAULT_TIMEOUT_S, CommandResult
-from harness.errors import HalabError
-from harness.paths import PROJECT_ROOT, state_root
-from harness.plan import LabPlan
-from harness.progress import say
-from harness.wait import wait_until
+from halab.backends.base import MachineStatus, debian_hosts
+from halab.backends.ssh.connection import NodeConnection
+from halab.backends.local.host import host
+from halab.backends.netns import lab_namespace, namespace_exists, stop_processes
+from halab.backends.vagrant import machines as vm_settings
+from halab.backends.vagrant.box import ensure_box, vagrant_env
+from halab.backends.vagrant.hypervisor import Hypervisor, Libvirt, VirtualBox
+from halab.backends.vagrant.libvirt import LabLibvirt, pool_directory
+from halab.backends.vagrant.ssh import login_from_ssh_config
+from halab.command import DEFAULT_TIMEOUT_S, CommandResult
+from halab.errors import HalabError
+from halab.paths import VAGRANT_DIR, state_root
+from halab.plan import LabPlan
+from halab.progress import say
+from halab.wait import wait_until
 
 PROVIDERS = ("libvirt", "virtualbox")
 UP_TIMEOUT_S = 900.0  # three VMs booting under software emulation on two cores: ~2-3 min
@@ -240,7 +240,7 @@ class VagrantBackend:
             "VAGRANT_DEFAULT_PROVIDER": self.provider,
         }
         log = self.directory / "vagrant.log"
-        return _LabVagrant(self.client_netns(), timeout_s, root=str(PROJECT_ROOT), env=env,
+        return _LabVagrant(self.client_netns(), timeout_s, root=str(VAGRANT_DIR), env=env,
                            err_cm=vagrant.make_file_cm(str(log)), out_cm=vagrant.make_file_cm(str(log)))
 
     def _save_ssh_config(self) -> None:

@@ -22,11 +22,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HalabError
-from harness.image import ensure_image
-from harness.image.build import Recipe as ImageRecipe
-from harness.paths import state_root
-from harness.progress import run_with_progress, say
+from halab.errors import HalabError
+from halab.image import ensure_image
+from halab.image.build import Recipe as ImageRecipe
+from halab.paths import state_root
+from halab.progress import run_with_progress, say
 
 RECIPE = Path(__file__).with_name("box.toml")
 # Bump when the build steps below change in a way box.toml does not show.
@@ -109,7 +109,7 @@ def ensure_box(*, rebuild: bool = False) -> Box:
 def _remove_older_boxes(current: str) -> None:
     """Older halab boxes, their build folders and their volumes in the libvirt pool (~0.8 GB
     each), unless a Vagrant lab is up that may boot from them."""
-    from harness.lab import running_labs
+    from halab.lab import running_labs
 
     if any(record.backend == "vagrant" for record in running_labs()):
         return

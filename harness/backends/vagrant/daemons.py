@@ -3,7 +3,7 @@ and stay to reap: started by halab inside the lab's network namespace and a priv
 namespace (no systemd here to start them, and the host's libvirt, if any, is never touched).
 
     ip netns exec halab-LAB unshare --mount --propagation private \\
-        python -m harness.backends.vagrant.daemons STATE_DIR
+        python -m halab.backends.vagrant.daemons STATE_DIR
 
 PID 1 on some hosts never reaps orphans: this parent makes itself the subreaper of everything
 below it (qemu and dnsmasq daemonise away from libvirtd), so nothing is left as a zombie.

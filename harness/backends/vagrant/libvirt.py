@@ -16,13 +16,13 @@ import sys
 from ipaddress import IPv4Interface
 from pathlib import Path
 
-from harness.backends.local.host import host
-from harness.backends.netns import add_namespace, delete_namespace, lab_namespace, stop_processes
-from harness.backends.vagrant.box import vagrant_home
-from harness.backends.vagrant.daemons import BOUND
-from harness.backends.vagrant.hypervisor import virsh_command
-from harness.plan import LabPlan
-from harness.wait import wait_until
+from halab.backends.local.host import host
+from halab.backends.netns import add_namespace, delete_namespace, lab_namespace, stop_processes
+from halab.backends.vagrant.box import vagrant_home
+from halab.backends.vagrant.daemons import BOUND
+from halab.backends.vagrant.hypervisor import virsh_command
+from halab.plan import LabPlan
+from halab.wait import wait_until
 
 MGMT_NETWORK, LAB_NETWORK, POOL = "halab-mgmt", "halab-lab", "default"
 # The management subnet lives only in the lab namespace; vagrant-libvirt's usual one.
@@ -90,7 +90,7 @@ class LabLibvirt:
         with (self.state / "daemons.log").open("ab") as log:
             subprocess.Popen(
                 ["ip", "netns", "exec", self.namespace, "unshare", "--mount", "--propagation", "private",
-                 sys.executable, "-m", "harness.backends.vagrant.daemons", str(self.state)],
+                 sys.executable, "-m", "halab.backends.vagrant.daemons", str(self.state)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd="/",
             )
         wait_until(

@@ -2,7 +2,7 @@
 their lab addresses and MACs, their size, the box, and the provider's settings.
 
 The backend writes it as JSON and names the file in HALAB_VAGRANT_SETTINGS; a person running
-`vagrant up` by hand gets the same from `python -m harness.backends.vagrant.machines --lab pcs`,
+`vagrant up` by hand gets the same from `python -m halab.backends.vagrant.machines --lab pcs`,
 which the Vagrantfile calls when that variable is not set.
 """
 
@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict, dataclass
 from ipaddress import IPv4Interface
 
-from harness.plan import LabPlan, load_plan
+from halab.plan import LabPlan, load_plan
 
 # A pcs node runs corosync, pacemaker, pcsd (heavy) and Apache; the router only forwards. Two
 # vCPUs per node: with multi-threaded emulation a busy node uses both host cores while the
@@ -67,7 +67,7 @@ def settings(
 ) -> dict[str, object]:
     """Everything the Vagrantfile reads; `libvirt_uri` is the lab's own libvirtd (None: the
     provider's default connection); each VM's serial console goes to a file in `console_dir`."""
-    from harness.backends.vagrant.libvirt import LAB_NETWORK, MGMT_ADDRESS, MGMT_NETWORK, POOL
+    from halab.backends.vagrant.libvirt import LAB_NETWORK, MGMT_ADDRESS, MGMT_NETWORK, POOL
 
     return {
         "lab": lab,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import paramiko
 
-from harness.backends.ssh.connection import Login
-from harness.errors import HalabError
+from halab.backends.ssh.connection import Login
+from halab.errors import HalabError
 
 EMULATED_CONNECT_TIMEOUT_S = 20.0  # sshd's key exchange on a loaded, emulated VM
 
