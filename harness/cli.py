@@ -8,11 +8,27 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from halab import lab as labs
+from halab.current import make_current
 from halab.errors import HalabError
 from halab.faults import FAULTS
+
+if TYPE_CHECKING:
+    from halab.grading.score import Grade
+
+
+# Exit codes, the same for every command (README says so): CI can tell a student's failure from
+# bad input and from the harness not seeing.
+PASSED, FAILED, STOPPED, NOT_OBSERVED = 0, 1, 2, 3
+
+
+def grade_exit(grade: "Grade") -> int:
+    """3 when some points could not be observed (the grade is provisional), 1 when some failed, else 0."""
+    if grade.provisional:
+        return NOT_OBSERVED
+    return FAILED if any(s.state == "failed" for s in grade.items) else PASSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -20,11 +36,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # A `kill` or a CI timeout heals injected faults the same way as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
+    from halab.labdoc import StepFailed
+
     try:
         return int(args.handler(args) or 0)
+    except StepFailed as failure:  # the document did not work as written: its author's failure, not bad input
+        print(f"halab: error: {failure}", file=sys.stderr)
+        return FAILED
     except HalabError as error:
         print(f"halab: error: {error}", file=sys.stderr)
-        return 1
+        return STOPPED
     except KeyboardInterrupt:
         print("halab: interrupted; injected faults were healed (halab heal heals any left)", file=sys.stderr)
         return 130
@@ -99,14 +120,15 @@ def _parser() -> argparse.ArgumentParser:
         ("heal", _heal, "heal every fault a harness left applied"),
         ("down", _down, "stop a lab and remove everything it made"),
     ):
-        command(name, handler, help).add_argument("--name", help="which lab (default: the only one up)")
+        command(name, handler, help).add_argument("--name", help="which lab (default: the one current in this folder: halab up makes it so)")
 
     fault = command("fault", _fault, "inject one fault on the active node while probing, then heal it")
     fault.add_argument("fault", choices=list(FAULTS))
-    fault.add_argument("--name", help="which lab (default: the only one up)")
+    fault.add_argument("--yes", action="store_true", help="on a student's own machines (SSH), do not ask first")
+    fault.add_argument("--name", help="which lab (default: the one current in this folder: halab up makes it so)")
 
     probe = command("probe", _probe, "probe the VIP and summarize what a client saw")
-    probe.add_argument("--name", help="which lab (default: the only one up)")
+    probe.add_argument("--name", help="which lab (default: the one current in this folder: halab up makes it so)")
     probe.add_argument("--duration", type=float, default=10.0, help="seconds (default 10, at most 3600)")
     probe.add_argument("--period", type=float, default=0.02, help="seconds between requests (default 0.02)")
 
@@ -119,15 +141,17 @@ def _parser() -> argparse.ArgumentParser:
     doc.add_argument("--junit", type=Path, help="test: where to write JUnit XML (default reports/halab-doc-test.xml)")
 
     check = command("check", _check, "students: run the lab's checks (hidden ones left out), with the fix for each")
-    check.add_argument("--name", help="which lab (default: the only one up)")
+    check.add_argument("--name", help="which lab (default: the one current in this folder: halab up makes it so)")
     check.add_argument("--rubric", type=Path, help="default: the lab's labs/<variant>/rubric.yaml")
+    check.add_argument("--yes", action="store_true", help="on a student's own machines (SSH), do not ask first")
     check.add_argument("--list", action="store_true", help="list every check (id, title, kind, points, hidden) and run none")
 
     grade = command("grade", _grade, "teachers: grade a running lab with its rubric, or a folder of submissions "
                     "(each rebuilt on fresh nodes); write JSON, JUnit, HTML and CSV")
     grade.add_argument("submissions", nargs="?", type=Path,
                        help="a folder of archives written by `halab collect` (or one archive): grade them all")
-    grade.add_argument("--name", help="which lab (default: the only one up)")
+    grade.add_argument("--name", help="which lab (default: the one current in this folder: halab up makes it so)")
+    grade.add_argument("--yes", action="store_true", help="on a student's own machines (SSH), do not ask first")
     grade.add_argument("--rubric", type=Path, action="append",
                        help="default: labs/<variant>/rubric.yaml; for submissions, once per variant (its lab: says which)")
     grade.add_argument("--student", default="student", help="whose lab this is (names the reports)")
@@ -187,7 +211,7 @@ def _run(args: argparse.Namespace) -> int:
                      options=_backend_options(args))
     print(result.table)
     print(f"\nfull record: {result.record}")
-    return 0 if result.passed else 2
+    return PASSED if result.passed else FAILED
 
 
 def _up(args: argparse.Namespace) -> None:
@@ -197,7 +221,8 @@ def _up(args: argparse.Namespace) -> None:
     plan = load_plan(args.lab)
     up = bring_up(plan, args.name or plan.name, args.backend, provision=not args.no_provision,
                   options=_backend_options(args))
-    print(f"lab {up.backend.lab} is up ({', '.join(f'{k} {v:.1f}' for k, v in up.phases.items())}); "
+    make_current(up.backend.lab)
+    print(f"lab {up.backend.lab} is up (and current in this folder) ({', '.join(f'{k} {v:.1f}' for k, v in up.phases.items())}); "
           f"the VIP is {plan.vip_url} (reachable from the lab namespace {up.backend.client_netns()})")
 
 
@@ -232,7 +257,8 @@ def _connect(args: argparse.Namespace) -> None:
     except BaseException:
         tear_down(name)
         raise
-    print(f"lab {name}: {inventory.variant} on {', '.join(f'{n.name} ({n.address})' for n in inventory.nodes)}, "
+    make_current(name)
+    print(f"lab {name} (current in this folder): {inventory.variant} on {', '.join(f'{n.name} ({n.address})' for n in inventory.nodes)}, "
           f"reached over SSH as {inventory.user}{' with sudo' if inventory.sudo else ''}; "
           f"now: halab status / check / grade --name {name} (halab down --name {name} forgets it)")
 
@@ -258,14 +284,27 @@ def _status(args: argparse.Namespace) -> None:
             print(f"  FAULT STILL APPLIED: {entry.describe()} (halab heal)")
 
 
+def _confirmed(record: labs.LabRecord, args: argparse.Namespace, doing: str) -> labs.LabRecord:
+    """A student's own machines (SSH) are broken on purpose only when someone says so."""
+    if record.backend != "ssh" or args.yes:
+        return record
+    question = f"lab {record.name} is a student's own machines, reached over SSH: {doing} on them? [y/N] "
+    if not sys.stdin.isatty():
+        raise HalabError(f"lab {record.name} is a student's own machines: halab does not {doing} on them unasked",
+                         fix="add --yes")
+    if input(question).strip().lower() not in ("y", "yes"):
+        raise HalabError("stopped: nothing was done", fix="add --yes to skip the question")
+    return record
+
+
 def _fault(args: argparse.Namespace) -> int:
     from halab.report import fault_table
     from halab.run import run_faults
 
-    backend = labs.find_lab(args.name).open()
+    backend = _confirmed(labs.find_lab(args.name), args, f"inject {args.fault}").open()
     runs, _ = run_faults(backend, [args.fault])
     print(fault_table(runs))
-    return 0 if runs[0].verdict == "pass" else 2
+    return PASSED if runs[0].verdict == "pass" else FAILED
 
 
 def _probe(args: argparse.Namespace) -> None:
@@ -283,8 +322,7 @@ def _probe(args: argparse.Namespace) -> None:
 def _heal(args: argparse.Namespace) -> None:
     from halab.run import heal
 
-    records = [labs.find_lab(args.name)] if args.name else labs.running_labs()
-    healed = [item for record in records for item in heal(record.name)]
+    healed = heal(labs.find_lab(args.name).name)
     print("\n".join(f"healed {item}" for item in healed) or "nothing to heal")
 
 
@@ -322,13 +360,13 @@ def _doc(args: argparse.Namespace) -> int:
         detail = outcome.error or outcome.failure or f"{len(outcome.steps)} steps, {faults_ok}/{len(outcome.runs)} faults as expected"
         print(f"{status}  {outcome.document}: {detail.splitlines()[0]}")
     print(f"JUnit XML: {junit}")
-    return 0 if passed else 2
+    return PASSED if passed else FAILED
 
 
 def _graded(args: argparse.Namespace, *, include_hidden: bool):  # type: ignore[no-untyped-def]
     from halab.grading.session import grade_lab
 
-    record = labs.find_lab(args.name)
+    record = _confirmed(labs.find_lab(args.name), args, "run the checks (faults included)")
     rubric = args.rubric or record.open().plan.folder / "rubric.yaml"
     return grade_lab(record.name, rubric, include_hidden=include_hidden)
 
@@ -361,7 +399,7 @@ def _check(args: argparse.Namespace) -> int:
                 if line:
                     print("       " + line.replace("\n", "\n       "))
     print(f"\n{run.grade.summary} (checks the teacher keeps hidden are not included)")
-    return 0 if all(s.state in ("passed", "not-applicable") for s in run.grade.items) else 2
+    return grade_exit(run.grade)
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -381,7 +419,7 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"{scored.awarded:>5g} / {scored.item.points:<4g} {scored.state:<15} {scored.item.id}  {scored.note}")
     print(f"\n{args.student}: {run.grade.summary}")
     print("reports: " + ", ".join(str(p) for p in paths.values()) + f", {gradebook}")
-    return 0
+    return grade_exit(run.grade)
 
 
 def _grade_submissions(args: argparse.Namespace) -> int:
@@ -404,7 +442,8 @@ def _grade_submissions(args: argparse.Namespace) -> int:
         result = outcome.run.grade.summary if outcome.run else outcome.reason.splitlines()[0]
         print(f"{outcome.state:<8} {outcome.student:<20} {outcome.variant:<10} {result}")
     print(f"class summary: {out / 'class-summary.html'}, {out / 'class-summary.csv'}; gradebook: {out / 'gradebook.csv'}")
-    return 0 if all(o.state == "graded" for o in outcomes) else 2
+    codes = [grade_exit(o.run.grade) if o.run else NOT_OBSERVED if o.state == "failed" else FAILED for o in outcomes]
+    return max(codes, default=STOPPED)  # refused: the student's; failed to grade: not observed
 
 
 def _collect(args: argparse.Namespace) -> None:

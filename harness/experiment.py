@@ -141,7 +141,7 @@ def measure_fault(
     budget = fault.downtime_budget(timing, plan.start_allowance_s)
     observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
     description = fault.describe(stack, victim)
-    say(f"fault {fault.name}: {description}")
+    say(f"lab {backend.lab}: fault {fault.name}: {description}")
     injected = time.monotonic()
     with applied(fault, backend, stack, victim, journal):
         _wait_for_recovery(prober, injected, observe_s, quiet_s=(budget or 0) + SETTLE_S)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from halab.backends import Backend, open_backend
+from halab.current import current_lab
 from halab.errors import HalabError
 from halab.faults.journal import FaultJournal
 from halab.paths import state_root
@@ -66,18 +67,17 @@ def running_labs() -> list[LabRecord]:
 
 
 def find_lab(name: str | None) -> LabRecord:
-    """The lab called `name`, or the only lab that is up when no name is given."""
+    """The lab called `name`; without a name, the lab this user made current in this folder
+    (`halab up` does), never just "the only lab up": it may be somebody else's."""
     labs = running_labs()
+    wanted = name if name is not None else current_lab()
+    for record in labs:
+        if record.name == wanted:
+            return record
     if name is not None:
-        for record in labs:
-            if record.name == name:
-                return record
         raise HalabError(f"no lab called {name!r} is up", fix=_choices(labs))
-    if len(labs) == 1:
-        return labs[0]
-    if not labs:
-        raise HalabError("no lab is up", fix="halab up --lab pcs")
-    raise HalabError("several labs are up: say which with --name", fix=_choices(labs))
+    raise HalabError("which lab? no lab is current in this folder, and halab never guesses: it could be somebody else's",
+                     fix="say --name NAME, or halab up one here (it becomes current); " + _choices(labs))
 
 
 def create(plan: LabPlan, name: str, backend: str, options: dict[str, str] | None = None) -> LabRecord:

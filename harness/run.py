@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from halab import lab as labs
+from halab.current import forget_lab
 from halab.backends import Backend, open_backend
 from halab.experiment import NOT_TESTED, READY_S, FaultRun, measure_fault, patience_s
 from halab.errors import HalabError
@@ -122,6 +123,7 @@ def tear_down(name: str) -> None:
     record = labs.find_lab(name)
     record.open().down()
     labs.forget(name)
+    forget_lab(name)
     shutil.rmtree(state_root() / "labs" / name, ignore_errors=True)
 
 
