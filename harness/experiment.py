@@ -147,7 +147,7 @@ def measure_fault(
         _wait_for_recovery(prober, injected, observe_s, quiet_s=(budget or 0) + SETTLE_S)
         holders = vip_holders(backend, plan)
         healed = time.monotonic()
-    say(f"fault {fault.name}: healed, waiting for the cluster to be whole again")
+    say(f"fault {fault.name}: healed after {healed - injected:.1f} s, waiting for the cluster to be whole again")
     recovery_note = ""
     try:
         wait_healthy(backend, stack, patience_s(backend, WHOLE_AGAIN_S))

@@ -30,6 +30,7 @@ from halab.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckFa
 from halab.grading.rubric import Rubric, load_rubric
 from halab.lab import find_lab
 from halab.plan import LabPlan
+from halab.progress import say
 from halab.stacks import Stack, stack_for
 
 TIMELINE_BEFORE_S = 3.0  # how much of the calm before a fault its plot shows
@@ -167,6 +168,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call" or (report.when == "setup" and not report.passed):
         result = _result(item, report, call)
         item.config.stash[RESULTS].append(result)
+        if item.config.getoption("--halab-results"):  # under halab check/grade: show each check as it ends
+            say(f"check {result.id}: {result.state}{f' ({report.duration:.1f} s)' if report.duration >= 1 else ''}")
         if result.state in (FAILED, ERROR) and not _broke(call):
             # What a student reads: the finding, the evidence, the fix; no Python traceback.
             report.longrepr = "\n".join(x for x in (f"{result.id}: {result.message}", result.evidence,

@@ -125,10 +125,12 @@ class _LabNames:
 
 
 class _Progress:
-    """One line per event, with where the class stands: done, running, waiting."""
+    """One line per event, with where the class stands: done, running, waiting, and when it
+    should end (from the time the graded ones took, at the parallelism seen so far)."""
 
     def __init__(self, total: int) -> None:
         self.total, self.done, self.running, self.lock = total, 0, set[Path](), threading.Lock()
+        self.started, self.durations = time.monotonic(), list[float]()
 
     def event(self, outcome: Outcome, message: str, *, started: bool = False, finished: bool = False) -> None:
         with self.lock:
@@ -137,7 +139,16 @@ class _Progress:
             if finished:
                 self.running.discard(outcome.archive)
                 self.done += 1
-            say(f"[{self.done}/{self.total} done, {len(self.running)} running] {outcome.student}: {message}")
+                if outcome.duration_s:
+                    self.durations.append(outcome.duration_s)
+            say(f"[{self.done}/{self.total} done, {len(self.running)} running{self._eta()}] {outcome.student}: {message}")
+
+    def _eta(self) -> str:
+        left = self.total - self.done
+        if not self.durations or not left:
+            return ""
+        at_once = max(1, len(self.running))
+        return f", about {sum(self.durations) / len(self.durations) * left / at_once / 60:.0f} min left"
 
 
 def grade_batch(
