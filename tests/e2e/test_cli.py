@@ -58,7 +58,7 @@ def test_the_main_job_prints_the_table_and_writes_the_record(tmp_path) -> None: 
 )
 def test_bad_input_gets_a_clear_error_and_leaves_nothing(args: tuple[str, ...], user: str | None, message: str) -> None:
     done = halab(*args, user=user)
-    assert done.returncode == 1
+    assert done.returncode == 2  # halab stopped with an error message
     assert message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert "e2enoroot" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout

@@ -31,7 +31,7 @@ def test_halab_heal_after_the_harness_was_killed_during_a_link_cut(pcs_lab: Back
         time.sleep(2)
     finally:
         os.killpg(harness.pid, signal.SIGKILL)
-        halab.wait(timeout=10)
+        harness.wait(timeout=10)
     assert network.is_cut(pcs_lab.plan, pcs_lab.lab, entry.node), "the killed harness healed nothing"
 
     healed = subprocess.run([*HALAB, "heal", "--name", pcs_lab.lab], capture_output=True, text=True, timeout=120)

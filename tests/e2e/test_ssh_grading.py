@@ -105,7 +105,7 @@ def test_preflight_says_what_is_wrong_and_records_nothing(
         new_key(tmp_path / "id_other")
         changes = {"key": str(tmp_path / "id_other")}
     done = connect("--inventory", str(inventory(**changes)), "--name", "e2esshbad")
-    assert done.returncode == 1 and says in done.stderr, problem + "\n" + done.stderr
+    assert done.returncode == 2 and says in done.stderr, problem + "\n" + done.stderr
     assert "e2esshbad" not in subprocess.run([sys.executable, "-m", "halab.cli", "status"],
                                              capture_output=True, text=True, timeout=120).stdout
 
