@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -93,7 +93,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     # The check's own run, or a fixture that could not be set up (then the check never ran).
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        item.config.stash[RESULTS].append(_result(item, report, call))
+        item.config.stash[RESULTS].append(replace(_result(item, report, call), duration_s=round(report.duration, 3)))
 
 
 def _result(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> CheckResult:
