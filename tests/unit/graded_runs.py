@@ -6,7 +6,7 @@ probe samples every 0.2 s), for the report tests and the render benchmark:
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +15,7 @@ from harness.grading.results import CheckResult
 from harness.grading.rubric import Rubric, RubricItem
 from harness.grading.score import score
 from harness.grading.session import GradingRun
+from harness.probe.analysis import downtime_after
 from harness.probe.samples import ProbeSample
 
 RUBRIC = Rubric(Path("labs/pcs/rubric.yaml"), "pcs", (
@@ -58,7 +59,10 @@ def fault(name: str, t0: float, healed: float, who: Who, **run: Any) -> dict[str
         expected=("failover",), verdict="pass", explanation="failover, as expected.",
     )
     record = FaultRun(**{**asdict(record), **run})
-    return {"run": asdict(record), "samples": samples(t0, record.recovered_at + 2, who)}
+    probes = samples(t0, record.recovered_at + 2, who)
+    outage = downtime_after([ProbeSample.from_json(s) for s in probes], t0, until=healed)
+    record = replace(record, downtime_s=round(outage.duration_s, 3) if outage else None)  # as the prober measured it
+    return {"run": asdict(record), "samples": probes}
 
 
 def failover(name: str, t0: float, down_s: float = 7.5) -> dict[str, Any]:
