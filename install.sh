@@ -25,6 +25,8 @@ apt_install() {
 }
 
 apt_install "local backend" -- debootstrap systemd-container iproute2 util-linux procps python3-venv
+# The report tests load every page in a real browser, headless and offline.
+apt_install "report tests" --no-install-recommends -- chromium
 
 # The Vagrant backend on libvirt with software emulation. Without recommends: they would bring
 # libvirt-daemon-system and nfs-kernel-server, whose start-up scripts run a system libvirtd

@@ -19,7 +19,7 @@ from pathlib import Path
 from halab.facts import gather_facts
 from halab.grading.session import grade_lab
 from halab.plan import load_plan
-from halab.report.grade_reports import append_gradebook, write_grade_reports
+from halab.report.grade_reports import update_gradebook, write_grade_reports
 from halab.run import lab_up
 
 LAB = "benchgrade"
@@ -42,7 +42,7 @@ def main() -> None:
         started = time.monotonic()
         with tempfile.TemporaryDirectory() as directory:
             write_grade_reports(Path(directory), "bench", run)
-            append_gradebook(Path(directory) / "gradebook.csv", "bench", run)
+            update_gradebook(Path(directory) / "gradebook.csv", "bench", run)
         reporting_s = time.monotonic() - started
 
     print(f"lab {plan.name}: {run.grade.summary}")

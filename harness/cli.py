@@ -154,7 +154,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--yes", action="store_true", help="on a student's own machines (SSH), do not ask first")
     grade.add_argument("--rubric", type=Path, action="append",
                        help="default: labs/<variant>/rubric.yaml; for submissions, once per variant (its lab: says which)")
-    grade.add_argument("--student", default="student", help="whose lab this is (names the reports)")
+    grade.add_argument("--student", help="a running lab: whose lab this is (required): names the reports and the "
+                       "gradebook row, e.g. alice.martin or a.martin@school.fr")
+    grade.add_argument("--id-column", choices=("email", "username", "idnumber"), default="username",
+                       help="what identifies students in gradebook.csv, as Moodle's grade import maps it (default username)")
     grade.add_argument("--parallel", type=int, help="submissions: labs at once (default: from cores and memory)")
     grade.add_argument("--name-prefix", default="sub", help="submissions: names of the rebuilt labs (default sub1, sub2...)")
     grade.add_argument("--resume", action="store_true",
@@ -404,20 +407,29 @@ def _check(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     from halab.paths import reports_dir
-    from halab.report.grade_reports import append_gradebook, write_grade_reports
+    from halab.report.grade_reports import Occasion, write_grade_reports
+    from halab.report.gradebook import checked_id, update_gradebook
+    from halab.report.terminal import print_grade
+    from halab.report.view import student_view
+    from halab.submissions.submission import checked_student
 
     if args.submissions is not None:
         return _grade_submissions(args)
+    if not args.student:
+        raise HalabError("whose lab is this? grading a running lab needs --student (it names the reports and the gradebook row)",
+                         fix="halab grade --name LAB --student alice.martin (or a.martin@school.fr with --id-column email)")
+    checked_id(checked_student(args.student), args.id_column)
     if len(args.rubric or []) > 1:
         raise HalabError("a running lab is graded with one rubric", fix="give --rubric once")
     args.rubric = args.rubric[0] if args.rubric else None
+    started = time.time()
     run = _graded(args, include_hidden=True)
+    backend = labs.find_lab(run.lab).backend
     out = args.out or reports_dir()
-    paths = write_grade_reports(out, args.student, run)
-    gradebook = append_gradebook(out / "gradebook.csv", args.student, run)
-    for scored in run.grade.items:
-        print(f"{scored.awarded:>5g} / {scored.item.points:<4g} {scored.state:<15} {scored.item.id}  {scored.note}")
-    print(f"\n{args.student}: {run.grade.summary}")
+    paths = write_grade_reports(out, args.student, run, backend=backend, started_at=started,
+                                duration_s=time.time() - started)
+    gradebook = update_gradebook(out / "gradebook.csv", args.student, run, args.id_column)
+    print_grade(student_view(Occasion(args.student, backend, started), run))
     print("reports: " + ", ".join(str(p) for p in paths.values()) + f", {gradebook}")
     return grade_exit(run.grade)
 
@@ -437,7 +449,7 @@ def _grade_submissions(args: argparse.Namespace) -> int:
         rubrics[variant] = path
     out = args.out or reports_dir() / (args.submissions.name.split(".")[0] or "submissions")
     outcomes = grade_batch(find_archives(args.submissions), out, rubrics=rubrics, parallel=args.parallel,
-                           name_prefix=args.name_prefix, resume=args.resume)
+                           name_prefix=args.name_prefix, resume=args.resume, id_column=args.id_column)
     for outcome in outcomes:
         result = outcome.run.grade.summary if outcome.run else outcome.reason.splitlines()[0]
         print(f"{outcome.state:<8} {outcome.student:<20} {outcome.variant:<10} {result}")

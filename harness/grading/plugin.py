@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -166,7 +166,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     # The check's own run, or a fixture that could not be set up (then the check never ran).
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        result = _result(item, report, call)
+        result = replace(_result(item, report, call), duration_s=round(report.duration, 3))
         item.config.stash[RESULTS].append(result)
         if item.config.getoption("--halab-results"):  # under halab check/grade: show each check as it ends
             say(f"check {result.id}: {result.state}{f' ({report.duration:.1f} s)' if report.duration >= 1 else ''}")

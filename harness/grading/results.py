@@ -29,6 +29,7 @@ class CheckResult:
     evidence: str = ""
     fix: str = ""
     measures: tuple[tuple[str, float], ...] = ()  # e.g. ("downtime_ratio", 0.6) for partial credit
+    duration_s: float = 0.0  # how long the check took (JUnit's time; a fault check includes the fault)
 
     def measure(self, name: str) -> float | None:
         return dict(self.measures).get(name)

@@ -24,7 +24,8 @@ from halab.lab import check_lab_name, running_labs
 from halab.paths import state_root
 from halab.plan import available_labs, load_plan
 from halab.progress import say
-from halab.report.grade_reports import append_gradebook, write_grade_reports
+from halab.report.grade_reports import write_grade_reports
+from halab.report.gradebook import write_gradebook
 from halab.submissions.archive import read_archive
 from halab.submissions.ledger import Ledger
 from halab.submissions.rebuild import plan_rebuild, rebuild, write_plan
@@ -130,7 +131,7 @@ class _Progress:
 
     def __init__(self, total: int) -> None:
         self.total, self.done, self.running, self.lock = total, 0, set[Path](), threading.Lock()
-        self.started, self.durations = time.monotonic(), list[float]()
+        self.durations = list[float]()
 
     def event(self, outcome: Outcome, message: str, *, started: bool = False, finished: bool = False) -> None:
         with self.lock:
@@ -154,7 +155,7 @@ class _Progress:
 def grade_batch(
     archives: Sequence[Path], out: Path, *, rubrics: Mapping[str, Path] | None = None, parallel: int | None = None,
     name_prefix: str = "sub", grade_one: Callable[[Submission, str, Path], tuple[GradingRun, tuple[str, ...]]] | None = None,
-    resume: bool = False,
+    resume: bool = False, id_column: str = "username",
 ) -> list[Outcome]:
     """Grade every archive. Each student's reports are written as soon as they are graded, and the
     gradebook and class summary after each one, so a batch stopped midway keeps what it did;
@@ -171,7 +172,7 @@ def grade_batch(
             ledger.keep(outcome, rubric)
             finished.append(outcome)
             write_student_reports(out, outcome)
-            write_class_files(out, sorted(finished, key=lambda o: (o.student, o.archive.name)))
+            write_class_files(out, sorted(finished, key=lambda o: (o.student, o.archive.name)), id_column)
 
     for outcome in refused:
         progress.event(outcome, outcome.reason.splitlines()[0], finished=True)
@@ -187,7 +188,7 @@ def grade_batch(
     say(f"grading {len(valid)} submissions, {workers} at once ({len(refused)} refused"
         + (f", {len(finished) - len(refused)} kept from an earlier run)" if resume else ")"))
     out.mkdir(parents=True, exist_ok=True)
-    write_class_files(out, sorted(finished, key=lambda o: (o.student, o.archive.name)))
+    write_class_files(out, sorted(finished, key=lambda o: (o.student, o.archive.name)), id_column)
 
     def one(item: tuple[Path, Submission]) -> Outcome:
         path, submission = item
@@ -248,20 +249,17 @@ def write_student_reports(out: Path, outcome: Outcome) -> None:
     """A graded student's JSON, JUnit and HTML reports, as soon as they are graded."""
     if outcome.run is not None:
         out.mkdir(parents=True, exist_ok=True)
-        outcome.reports = write_grade_reports(out, outcome.student, outcome.run)
+        outcome.reports = write_grade_reports(out, outcome.student, outcome.run, backend="local (rebuilt from the archive)",
+                                              started_at=time.time() - outcome.duration_s, duration_s=outcome.duration_s)
 
 
-def write_class_files(out: Path, outcomes: Sequence[Outcome]) -> dict[str, Path]:
+def write_class_files(out: Path, outcomes: Sequence[Outcome], id_column: str = "username") -> dict[str, Path]:
     """The gradebook (graded students, importable as is) and the class summary (everyone so far,
     refused and failed included, with the reason), rewritten whole after each submission."""
     from halab.submissions.summary import summary_csv, summary_html
 
     out.mkdir(parents=True, exist_ok=True)
-    gradebook = out / "gradebook.csv"
-    gradebook.unlink(missing_ok=True)
-    for outcome in outcomes:
-        if outcome.run is not None:
-            append_gradebook(gradebook, outcome.student, outcome.run)
+    gradebook = write_gradebook(out / "gradebook.csv", [(o.student, o.run) for o in outcomes if o.run is not None], id_column)
     paths = {"gradebook": gradebook, "summary_html": out / "class-summary.html", "summary_csv": out / "class-summary.csv"}
     paths["summary_html"].write_text(summary_html(outcomes, out))
     paths["summary_csv"].write_text(summary_csv(outcomes))

@@ -23,7 +23,10 @@ from halab.facts.gather import CONFIG_FILES, PAGE
 from halab.submissions.archive import ArchiveRefused
 
 FORMAT, FORMAT_VERSION = "halab-submission", 1
-STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # it names report files
+# It names report files, and is the gradebook's identifier: a username (alice.martin) or an
+# e-mail address (a.martin@school.fr), never a path.
+STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@-]{0,127}$")
+STUDENT_RULE = "1-128 letters, digits, dots, dashes, underscores, + or @ (a username or an e-mail address)"
 NODE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$")
 OWNER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -79,10 +82,9 @@ class Submission:
 
 
 def checked_student(name: str) -> str:
-    """A student's name names report files: letters, digits, dots, dashes, underscores."""
+    """A student's name names report files and their gradebook row: a username or an e-mail address."""
     if not STUDENT.match(name):
-        raise HalabError(f"student {name!r} must be 1-64 letters, digits, dots, dashes or underscores",
-                         fix="e.g. --student alice.martin")
+        raise HalabError(f"student {name!r} must be {STUDENT_RULE}", fix="e.g. --student alice.martin or a.martin@school.fr")
     return name
 
 
@@ -130,7 +132,7 @@ def from_members(
                      f"(format {manifest.get('format')!r}, version {manifest.get('format_version')!r})")
     student = manifest.get("student")
     if not isinstance(student, str) or not STUDENT.match(student):
-        raise refuse(f"student {student!r} must be 1-64 letters, digits, dots, dashes or underscores")
+        raise refuse(f"student {student!r} must be {STUDENT_RULE}")
     variant = manifest.get("variant")
     if variant not in variants:
         raise refuse(f"variant {variant!r} is not a lab of this halab ({', '.join(variants)})")

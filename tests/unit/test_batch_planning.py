@@ -137,9 +137,10 @@ def test_one_broken_submission_never_stops_the_others(tmp_path: Path, monkeypatc
     assert "not a gzip-compressed tar" in reasons["dave.zip"] and "her node would not boot" in reasons["carol.tar.gz"]
     assert "already handed in alice.tar.gz" in reasons["alice2.tar.gz"]
     book = list(csv.DictReader((out / "gradebook.csv").open()))
-    assert [(r["Student"], r["Grade"], r["Maximum"]) for r in book] == [("alice", "3", "3"), ("bob", "2", "3")]
+    assert [(r["Username"], r["Lab pcs (points)"], r["Lab pcs feedback"]) for r in book] == [
+        ("alice", "3", "3 / 3 points (100.0 %)"), ("bob", "2", "2 / 3 points (66.7 %)")]
     page = (out / "class-summary.html").read_text()
-    assert "5 submissions: 2 graded, 2 refused, 1 could not be graded" in page and "href='alice-pcs.html'" in page
+    assert "5 submissions: 2 graded, 2 refused, 1 could not be graded" in page and 'href="alice-pcs.html"' in page
     assert (out / "bob-pcs.html").exists()
 
 
@@ -176,4 +177,4 @@ def test_a_batch_writes_as_it_goes_and_resume_grades_only_what_changed(tmp_path:
     assert graded == ["alice", "bob", "bob"]
     assert [(o.student, o.state, o.run.grade.awarded if o.run else None) for o in outcomes] == [
         ("alice", "graded", 2.0), ("bob", "graded", 2.0)]
-    assert [r["Student"] for r in csv.DictReader((out / "gradebook.csv").open())] == ["alice", "bob"]
+    assert [r["Username"] for r in csv.DictReader((out / "gradebook.csv").open())] == ["alice", "bob"]

@@ -124,8 +124,8 @@ def test_the_report_shows_the_cluster_before_and_after_grading(tmp_path: Path) -
     rubric = Rubric(Path("rubric.yaml"), "pcs", ())
     run = GradingRun("grd", rubric, (), score(rubric, ()), {}, kept)
     page = html_report("alice", run)
-    assert "<section id='cluster-state'>" in page and "Not put back: WebCluster: ran on node1, now on node2" in page
-    assert "<tr class=changed><td>WebCluster runs on</td><td>node1</td><td>node2</td></tr>" in page
+    assert '<section id="cluster-state">' in page and "Not put back: WebCluster: ran on node1, now on node2" in page
+    assert '<tr class="changed"><td>WebCluster runs on</td><td>node1</td><td>node2</td></tr>' in page
     assert "crm_resource --move --resource WebCluster --node node1</code> on node2 failed" in page
     record = json.loads(write_grade_reports(tmp_path, "alice", run)["json"].read_text())["cluster_state"]
     assert record["before"]["resources"]["placement"] == [["WebCluster", ["node1"]]]
