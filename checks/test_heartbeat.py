@@ -8,9 +8,10 @@ import pytest
 
 from halab.errors import HalabError
 from halab.facts import LabFacts
+from halab.facts.model import NodeFacts
 from halab.grading import fail
 from halab.plan import LabPlan
-from halab.stacks.ha_cf import parse_ha_cf
+from halab.stacks.ha_cf import HaCf, parse_ha_cf
 from halab.stacks.heartbeat import address_interfaces
 
 HA_CF, HARESOURCES, AUTHKEYS = "/etc/ha.d/ha.cf", "/etc/ha.d/haresources", "/etc/ha.d/authkeys"
@@ -47,10 +48,7 @@ def test_ha_cf_node_names_are_hostnames(facts: LabFacts) -> None:
     """The node names in ha.cf are exactly the nodes' names (uname -n)"""
     hostnames = sorted(n.hostname for n in facts.reachable)
     for node in facts.reachable:
-        text = node.file(HA_CF).text
-        if text is None:
-            fail(f"{HA_CF} is missing on {node.node}", fix="write ha.cf on every node")
-        declared = sorted(parse_ha_cf(text, source=f"{node.node}:{HA_CF}").nodes)
+        declared = sorted(_ha_cf(node).nodes)
         if declared != hostnames:
             fail(f"ha.cf on {node.node} names nodes {declared}, the nodes call themselves {hostnames}",
                  evidence=f"{node.node}:{HA_CF}", fix="`node` lines must match `uname -n` of each node")
@@ -76,11 +74,8 @@ def test_ha_cf_interfaces_present(facts: LabFacts) -> None:
     """Every interface ha.cf sends heartbeats on (bcast, ucast, mcast) exists on that node"""
     wrong = []
     for node in facts.reachable:
-        text = node.file(HA_CF).text
-        if text is None:
-            fail(f"{HA_CF} is missing on {node.node}", fix="write ha.cf on every node")
         interfaces = node.interfaces()
-        for entry in parse_ha_cf(text, source=f"{node.node}:{HA_CF}").media:
+        for entry in _ha_cf(node).media:
             nic = entry.value.split()[0] if entry.value.split() else ""
             if nic not in interfaces:
                 wrong.append(f"{node.node}:{HA_CF} line {entry.line}: `{entry.directive} {entry.value}`, "
@@ -112,11 +107,8 @@ def test_auto_failback_as_the_lab_asks(facts: LabFacts, expected: dict[str, Any]
     want = {True: "on", False: "off"}.get(want, str(want))
     wrong = []
     for node in facts.reachable:
-        text = node.file(HA_CF).text
-        if text is None:
-            fail(f"{HA_CF} is missing on {node.node}", fix="write ha.cf on every node")
         try:
-            got = parse_ha_cf(text, source=f"{node.node}:{HA_CF}").auto_failback
+            got = _ha_cf(node).auto_failback
         except HalabError as error:
             fail(error.what, evidence=error.evidence, fix=error.fix)
         if got != want:
@@ -124,3 +116,11 @@ def test_auto_failback_as_the_lab_asks(facts: LabFacts, expected: dict[str, Any]
     if wrong:
         fail(f"auto_failback is not {want} on every node, as the lab asks", evidence="; ".join(wrong),
              fix=f"`auto_failback {want}` in {HA_CF} on every node, then restart heartbeat")
+
+
+def _ha_cf(node: NodeFacts) -> HaCf:
+    """A node's ha.cf, parsed; its absence is the student's failure."""
+    text = node.file(HA_CF).text
+    if text is None:
+        fail(f"{HA_CF} is missing on {node.node}", fix="write ha.cf on every node")
+    return parse_ha_cf(text or "", source=f"{node.node}:{HA_CF}")
