@@ -25,6 +25,14 @@ apt_install() {
 }
 
 apt_install "local backend" -- debootstrap systemd-container iproute2 util-linux procps python3-venv
+# The nodes' package cache: halab runs its own apt-cacher-ng on the loopback (see
+# harness/backends/local/aptcache.py), so the system service the package starts is not wanted.
+if ! dpkg-query -W -f='${Status}' apt-cacher-ng 2>/dev/null | grep -q "install ok installed"; then
+  apt_install "package cache for the nodes" --no-install-recommends -- apt-cacher-ng
+  if [ -d /run/systemd/system ]; then systemctl disable --now apt-cacher-ng >/dev/null 2>&1 || true
+  else update-rc.d apt-cacher-ng disable >/dev/null 2>&1 || true; service apt-cacher-ng stop >/dev/null 2>&1 || true; fi
+fi
+apt_install "package cache path" -- socat
 # The report tests load every page in a real browser, headless and offline.
 apt_install "report tests" --no-install-recommends -- chromium
 

@@ -1,16 +1,17 @@
 """Where the time and memory of a lab go, on the local backend.
 
-    .venv/bin/python benchmarks/lab_timing.py [--lab pcs] [--runs 3] [--cold]
+    .venv/bin/python benchmarks/lab_timing.py [--lab pcs] [--runs 3] [--cold] [--name benchlab]
 
 Prints: the base image build (with --cold: rebuilt from Debian's packages), the warm bring-up
 until the VIP answers split into boot and each document step, memory per node (PSS, summed
-over the node's processes), and each fault's downtime over --runs runs (min / median / max).
-Uses its own lab name, so it never touches a lab of yours.
+over the node's processes), and each fault's downtime over --runs runs (min / median / max; --runs 0: bring-up and memory only).
+Uses its own lab name (--name), so it never touches a lab of yours.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections import defaultdict
@@ -20,6 +21,7 @@ from typing import Sequence
 from halab.backends import Backend
 from halab.backends.local import cgroups
 from halab.image import ensure_image
+from halab.paths import state_root
 from halab.plan import LabPlan, load_plan
 from halab.run import LabUp, expected_faults, lab_up, run_faults
 
@@ -71,7 +73,8 @@ def fault_downtimes(backend: Backend, faults: Sequence[str], runs: int) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default="pcs")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="fault matrix runs (0: none)")
+    parser.add_argument("--name", default=LAB, help=f"the lab's name (default {LAB})")
     parser.add_argument("--cold", action="store_true", help="rebuild the base image first and time it")
     args = parser.parse_args()
 
@@ -81,12 +84,16 @@ def main() -> None:
         print(f"base image build (cold): {time.monotonic() - started:.1f} s")
 
     plan = load_plan(args.lab)
-    with lab_up(plan, LAB) as up:
+    with lab_up(plan, args.name) as up:
         print_bring_up(up, plan)
-        print("\nmemory per node (PSS of every process in the node):")
+        print("\nper node: memory (PSS of every process in the node), tasks, writable layer used:")
         for node in plan.node_names:
-            print(f"  {node}: {pss_mib(LAB, node):.0f} MiB")
-        fault_downtimes(up.backend, expected_faults(plan), args.runs)
+            tasks = len(cgroups.pids(args.name, node))
+            layer = os.statvfs(state_root() / "labs" / args.name / "nodes" / node / "layer")
+            used = (layer.f_blocks - layer.f_bfree) * layer.f_frsize / 2**20
+            print(f"  {node}: {pss_mib(args.name, node):.0f} MiB, {tasks} processes, {used:.0f} MiB written")
+        if args.runs > 0:
+            fault_downtimes(up.backend, expected_faults(plan), args.runs)
 
 
 if __name__ == "__main__":

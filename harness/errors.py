@@ -22,3 +22,8 @@ class HalabError(Exception):
         if self.fix:
             parts.append(f"fix: {self.fix}")
         return "\n".join(parts)
+
+
+class NotObserved(HalabError):
+    """halab ran but could not look: a node that stopped answering, a command that hung, checks
+    that would not run. Neither the student's failure nor bad input: the CLI exits 3 for it."""

@@ -11,7 +11,7 @@ from halab.faults import Fault, FaultJournal, applied
 from halab.plan import LabPlan
 from halab.probe import ProbeSample, Prober
 from halab.probe.analysis import downtime_after, first_answer_from, interleavings, serving_node
-from halab.progress import say
+from halab.progress import announce, say
 from halab.stacks import ClusterView, Stack, Timing
 from halab.wait import WaitTimeout, wait_until
 
@@ -141,7 +141,7 @@ def measure_fault(
     budget = fault.downtime_budget(timing, plan.start_allowance_s)
     observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
     description = fault.describe(stack, victim)
-    say(f"lab {backend.lab}: fault {fault.name}: {description}")
+    announce(f"lab {backend.lab}: fault {fault.name}: {description}")  # which lab and node, even with -q
     injected = time.monotonic()
     with applied(fault, backend, stack, victim, journal):
         _wait_for_recovery(prober, injected, observe_s, quiet_s=(budget or 0) + SETTLE_S)
@@ -193,7 +193,7 @@ def _not_tested(fault: Fault, stack: Stack, plan: LabPlan, timing: Timing, why: 
     now = time.monotonic()
     expectation = plan.expectation(fault.name)
     seen = why.evidence.removeprefix("last seen: ")
-    say(f"fault {fault.name}: not tested, the cluster was not whole and serving ({why.what})")
+    say(f"fault {fault.name}: not tested, not healthy before the fault ({seen})")
     return FaultRun(
         fault=fault.name, description=fault.describe(stack, "the active node"), victim="", injected_at=now,
         healed_at=now, recovered_at=now, budget_s=fault.downtime_budget(timing, plan.start_allowance_s),
@@ -201,7 +201,7 @@ def _not_tested(fault: Fault, stack: Stack, plan: LabPlan, timing: Timing, why: 
         time_to_other_s=None, vip_holders=(), interleaved_answers=0, second_outage_s=None, outcome=NOT_TESTED,
         expected=expectation.outcomes if expectation else (), verdict="fail",
         explanation=(f"not tested: the cluster had not recovered from {broken_by} ({seen})" if broken_by else
-                     f"not tested: before the fault the cluster was not whole and serving ({why.what}; {seen})"),
+                     f"not healthy before the fault: {seen} ({why.what})"),
     )
 
 

@@ -2,7 +2,7 @@
 
 Bundled labs and checks live inside the installed package (a wheel, or the checkout through an
 editable install); a lab of one's own is found by its path. Reports go to `./reports` of the
-current directory unless told otherwise (`-o`, HALAB_REPORTS)."""
+current directory unless told otherwise (`-o`, HALAB_REPORTS, halab.toml)."""
 
 from __future__ import annotations
 
@@ -33,5 +33,8 @@ def labs_dir() -> Path:
 
 
 def reports_dir() -> Path:
-    """Where reports go: HALAB_REPORTS, else ./reports of the current directory."""
-    return Path(os.environ.get("HALAB_REPORTS", Path.cwd() / "reports"))
+    """Where reports go: HALAB_REPORTS, else halab.toml's `reports`, else ./reports of the current
+    directory (halab.settings decides)."""
+    from halab.settings import resolve  # settings name these very locations in `halab config`
+
+    return resolve().reports

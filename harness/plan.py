@@ -22,6 +22,29 @@ OUTCOMES = ("failover", "restart-in-place", "no-outage", "split-brain", "no-reco
 TOOLS = {"pacemaker": ("pcs", "crmsh"), "heartbeat": ("heartbeat",)}
 _MAC = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_NETWORK = re.compile(r"^[a-z][a-z0-9]{0,9}$")  # short: its switch ports are named p<N>-<network>
+PRIMARY_NETWORK = "lan"  # the plan's `subnet`: nodes, VIP, client, router and BMCs
+NETWORK_KEYS = ("name", "subnet")
+INTERFACE_KEYS = ("network", "name", "address", "mac")
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """A further network of the lab (a cluster network apart from the service one): its own
+    switch, the nodes only, no router, no client."""
+
+    name: str
+    subnet: IPv4Network
+
+
+@dataclass(frozen=True)
+class InterfacePlan:
+    """A node's interface on a further network (plan [[nodes.interfaces]])."""
+
+    network: str
+    name: str
+    address: IPv4Interface
+    mac: str
 
 
 @dataclass(frozen=True)
@@ -31,6 +54,11 @@ class NodePlan:
     interface: str
     mac: str
     page_marker: str  # text in the node's page that tells which node answered
+    bmc: IPv4Interface | None = None  # its virtual BMC's address on the lab subnet (fencing labs)
+    interfaces: tuple[InterfacePlan, ...] = ()  # on the plan's further networks, in their order
+
+    def interface_on(self, network: str) -> InterfacePlan:
+        return next(i for i in self.interfaces if i.network == network)
 
 
 @dataclass(frozen=True)
@@ -40,9 +68,31 @@ class RouterPlan:
 
 
 @dataclass(frozen=True)
+class BmcPlan:
+    """The lab's IPMI credentials: every node's virtual BMC accepts these, and only these."""
+
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
 class FaultExpectation:
     outcomes: tuple[str, ...]
     why: str
+
+
+@dataclass(frozen=True)
+class NodeLimits:
+    """What one node may use (local backend, through its cgroup and its writable layer).
+
+    Defaults fit every lab and a class of 8 labs at once on a 2-core, 24 GiB machine: a pcs node
+    uses ~290 MiB, a rebuilt one ~165 MiB, a Heartbeat node ~30 MiB; the writable layer (a tmpfs
+    counted in the node's memory) holds what the node writes, ~20 MiB for a pcs node."""
+
+    memory_max_mib: int = 1024
+    tasks_max: int = 1024
+    cpu_weight: int = 100  # systemd's CPUWeight scale: 1-10000, 100 for every node by default
+    writable_mib: int = 512
 
 
 @dataclass(frozen=True)
@@ -60,7 +110,10 @@ class LabPlan:
     enable_at_install: tuple[str, ...]
     start_allowance_s: float
     expectations: tuple[tuple[str, FaultExpectation], ...]
+    limits: NodeLimits = NodeLimits()
     tool: str = "pcs"  # what the lab administers the cluster with: pcs, crmsh or heartbeat (its files)
+    bmc: BmcPlan | None = None  # set when the nodes have virtual BMCs (plan [bmc] and each node's bmc)
+    networks: tuple[NetworkPlan, ...] = ()  # further networks (plan [[networks]]): redundant cluster links
 
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
@@ -82,7 +135,9 @@ class LabPlan:
     def lab_addresses(self) -> frozenset[IPv4Address]:
         """Every address that belongs to this lab: the only ones halab may send traffic to."""
         return frozenset(
-            [self.vip, self.client.ip, self.router.address.ip, *(node.address.ip for node in self.nodes)]
+            [self.vip, self.client.ip, self.router.address.ip, *(node.address.ip for node in self.nodes),
+             *(node.bmc.ip for node in self.nodes if node.bmc),
+             *(i.address.ip for node in self.nodes for i in node.interfaces)]
         )
 
 
@@ -123,6 +178,7 @@ def load_plan(name_or_path: str | Path) -> LabPlan:
 def _parse(data: dict[str, Any], path: Path) -> LabPlan:
     subnet = IPv4Network(data["subnet"])
     prefix = subnet.prefixlen
+    networks = _networks(data.get("networks", []), subnet)
 
     def on_subnet(value: str, what: str) -> IPv4Interface:
         address = IPv4Interface(f"{value}/{prefix}")
@@ -137,20 +193,26 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
             interface=_checked_interface(raw["interface"]),
             mac=_checked_mac(raw["mac"]),
             page_marker=raw["page_marker"],
+            bmc=on_subnet(raw["bmc"], f"the BMC of {raw['name']}") if "bmc" in raw else None,
+            interfaces=_interfaces(raw, index, networks),
         )
-        for raw in data["nodes"]
+        for index, raw in enumerate(data["nodes"])
     )
     if len(nodes) != 2:
         raise ValueError(f"a lab has exactly two nodes, this plan has {len(nodes)}")
     router = RouterPlan(_checked_name(data["router"]["name"]), on_subnet(data["router"]["address"], "router"))
     vip = on_subnet(data["vip"], "VIP").ip
     client = on_subnet(data["client"], "client")
-    used = [n.address.ip for n in nodes] + [router.address.ip, vip, client.ip]
+    used = [n.address.ip for n in nodes] + [router.address.ip, vip, client.ip] + [n.bmc.ip for n in nodes if n.bmc]
+    used += [i.address.ip for n in nodes for i in n.interfaces]
     if len(set(used)) != len(used):
         raise ValueError(f"two of the lab's addresses are equal: {', '.join(map(str, used))}")
     names = [n.name for n in nodes] + [router.name]
     if len(set(names)) != len(names):
         raise ValueError(f"two machines share a name: {', '.join(names)}")
+    macs = [n.mac for n in nodes] + [i.mac for n in nodes for i in n.interfaces]
+    if len(set(macs)) != len(macs):
+        raise ValueError(f"two interfaces share a MAC address: {', '.join(macs)}")
     if len({n.page_marker for n in nodes}) != len(nodes):
         raise ValueError("each node needs its own page_marker, or nobody can tell who answered")
     expectations = []
@@ -183,8 +245,101 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
         enable_at_install=tuple(data.get("enable_at_install", ())),
         start_allowance_s=float(data.get("start_allowance_s", 5.0)),
         expectations=tuple(expectations),
+        limits=_limits(data.get("limits", {})),
         tool=tool,
+        bmc=_bmc(data.get("bmc"), nodes),
+        networks=networks,
     )
+
+
+def _networks(raw: Any, lan: IPv4Network) -> tuple[NetworkPlan, ...]:
+    """[[networks]]: each a name and a subnet of its own, apart from the lab subnet and each other."""
+    if not isinstance(raw, list) or not all(isinstance(entry, dict) for entry in raw):
+        raise ValueError("networks must be a list of tables ([[networks]] with name and subnet)")
+    networks: list[NetworkPlan] = []
+    for index, entry in enumerate(raw):
+        key = f"networks[{index}]"
+        _known_keys(entry, key, NETWORK_KEYS)
+        name = entry["name"]
+        if not isinstance(name, str) or not _NETWORK.match(name) or name == PRIMARY_NETWORK:
+            raise ValueError(f"{key}.name = {name!r}: 1-10 lower-case letters and digits, starting with a letter, "
+                             f"not {PRIMARY_NETWORK!r} (the lab subnet's own)")
+        subnet = IPv4Network(entry["subnet"])
+        clash = next((n.name for n in networks if n.subnet.overlaps(subnet) or n.name == name), None)
+        if subnet.overlaps(lan) or clash:
+            raise ValueError(f"{key} ({name}, {subnet}) overlaps or shares a name with "
+                             f"{clash or f'the lab subnet {lan}'}: each network needs its own name and subnet")
+        networks.append(NetworkPlan(name, subnet))
+    return tuple(networks)
+
+
+def _interfaces(raw_node: dict[str, Any], index: int, networks: tuple[NetworkPlan, ...]) -> tuple[InterfacePlan, ...]:
+    """[[nodes.interfaces]]: one interface per further network, on its subnet, named apart from the
+    node's main interface."""
+    raw = raw_node.get("interfaces", [])
+    if not isinstance(raw, list) or not all(isinstance(entry, dict) for entry in raw):
+        raise ValueError(f"nodes[{index}].interfaces must be a list of tables ([[nodes.interfaces]])")
+    interfaces = []
+    for number, entry in enumerate(raw):
+        key = f"nodes[{index}].interfaces[{number}]"
+        _known_keys(entry, key, INTERFACE_KEYS)
+        network = next((n for n in networks if n.name == entry["network"]), None)
+        if network is None:
+            raise ValueError(f"{key}.network = {entry['network']!r}: must name one of the plan's [[networks]] "
+                             f"({', '.join(n.name for n in networks) or 'none declared'})")
+        address = IPv4Interface(f"{entry['address']}/{network.subnet.prefixlen}")
+        if address.ip not in network.subnet or address.ip in (network.subnet.network_address,
+                                                             network.subnet.broadcast_address):
+            raise ValueError(f"{key}.address = {entry['address']!r} is not a host address of {network.name}'s "
+                             f"subnet {network.subnet}")
+        interfaces.append(InterfacePlan(network.name, _checked_interface(entry["name"]), address,
+                                        _checked_mac(entry["mac"])))
+    names = [raw_node["interface"], *(i.name for i in interfaces)]
+    if len(set(names)) != len(names):
+        raise ValueError(f"nodes[{index}]: two interfaces are both named {max(names, key=names.count)!r}")
+    on = sorted(i.network for i in interfaces)
+    if on != sorted(n.name for n in networks):
+        raise ValueError(f"nodes[{index}] has interfaces on {', '.join(on) or 'no further network'}; it needs "
+                         f"exactly one on each of the plan's [[networks]]: {', '.join(n.name for n in networks)}")
+    return tuple(sorted(interfaces, key=lambda i: [n.name for n in networks].index(i.network)))
+
+
+def _known_keys(entry: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(entry) - set(allowed))
+    if unknown:
+        raise ValueError(f"{key} has no key {unknown[0]!r} (keys: {', '.join(allowed)})")
+    missing = [k for k in allowed if k not in entry]
+    if missing:
+        raise ValueError(f"{key} lacks the key {missing[0]!r} (keys: {', '.join(allowed)})")
+
+
+def _bmc(raw: dict[str, Any] | None, nodes: tuple[NodePlan, ...]) -> BmcPlan | None:
+    """[bmc] username and password; then every node says its BMC's address, or none does."""
+    with_bmc = [n.name for n in nodes if n.bmc]
+    if raw is None:
+        if with_bmc:
+            raise ValueError(f"{', '.join(with_bmc)} have a bmc address but the plan has no [bmc] credentials")
+        return None
+    if len(with_bmc) != len(nodes):
+        raise ValueError("[bmc] is set: every node needs its bmc address")
+    for key in ("username", "password"):
+        if not isinstance(raw.get(key), str) or not raw[key] or len(raw[key]) > 16:
+            raise ValueError(f"[bmc] {key} must be 1-16 characters (IPMI's limit)")
+    return BmcPlan(raw["username"], raw["password"])
+
+
+def _limits(raw: dict[str, Any]) -> NodeLimits:
+    """[limits] keys, each a whole number within bounds a node can live with."""
+    bounds = {"memory_max_mib": (64, 65536), "tasks_max": (64, 1 << 22), "cpu_weight": (1, 10000),
+              "writable_mib": (16, 65536)}
+    unknown = sorted(set(raw) - set(bounds))
+    if unknown:
+        raise ValueError(f"[limits] has no key {unknown[0]!r} (keys: {', '.join(bounds)})")
+    for key, value in raw.items():
+        low, high = bounds[key]
+        if type(value) is not int or not low <= value <= high:
+            raise ValueError(f"[limits] {key} = {value!r} must be a whole number from {low} to {high}")
+    return NodeLimits(**raw)
 
 
 def _checked_name(name: str) -> str:

@@ -1,7 +1,12 @@
-"""Long steps (image build, boot, cluster formation) tell the person what they are waiting for."""
+"""Long steps (image build, boot, cluster formation) tell the person what they are waiting for,
+in plain lines on stderr (a CI log reads them as a terminal does), as much as -q or -v asks.
+
+The verbosity is HALAB_VERBOSITY (quiet, normal, verbose), read at each line: the CLI sets it
+from -q/-v and halab.toml (halab.settings), and halab's own child processes inherit it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,8 +16,25 @@ from pathlib import Path
 from halab.errors import HalabError
 
 
-def say(message: str) -> None:
+def _show(message: str) -> None:
     print(f"halab: {message}", file=sys.stderr, flush=True)
+
+
+def say(message: str) -> None:
+    """Progress: hidden by -q."""
+    if os.environ.get("HALAB_VERBOSITY") != "quiet":
+        _show(message)
+
+
+def detail(message: str) -> None:
+    """What only -v shows: the commands behind a step, every line of a long command."""
+    if os.environ.get("HALAB_VERBOSITY") == "verbose":
+        _show(message)
+
+
+def announce(message: str) -> None:
+    """Shown even with -q: what halab is about to break, on which lab and node."""
+    _show(message)
 
 
 def run_with_progress(
@@ -34,7 +56,8 @@ def run_with_progress(
             out.write(line)
             tail.append(line.rstrip())
             now = time.monotonic()
-            if now - last_shown >= heartbeat_s:
+            detail(f"  {label}: {line.rstrip()}")
+            if now - last_shown >= heartbeat_s and os.environ.get("HALAB_VERBOSITY") != "verbose":
                 say(f"  {label}: {now - started:.0f} s, {line.strip()[:100]}")
                 last_shown = now
         status = proc.wait()

@@ -10,18 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from halab import lab as labs
+from halab import bmc, lab as labs
 from halab.current import forget_lab
 from halab.backends import Backend, open_backend
 from halab.experiment import NOT_TESTED, READY_S, FaultRun, measure_fault, patience_s
 from halab.errors import HalabError
 from halab.faults import FAULTS, fault_named, heal_journal
 from halab.labdoc import StepFailed, StepResult, parse_document, run_document
+from halab.labdoc.observe import LabObserver
 from halab.paths import reports_dir, state_root
 from halab.plan import LabPlan, load_plan
 from halab.probe import Prober
-from halab.probe.fetch import fetch
-from halab.progress import say
+from halab.progress import detail, say
 from halab.report import fault_table, write_record
 from halab.report.junit import DocumentOutcome, write_junit
 from halab.stacks import stack_for
@@ -53,26 +53,13 @@ def prober_for(backend: Backend, **options: float) -> Prober:
                   macs={n.name: n.mac for n in plan.nodes if n.mac}, **options)
 
 
-class LabObserver:
-    """What a lab document's expect blocks look at: the VIP from the client's side, the
-    cluster through its stack."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-
-    def vip_page(self) -> str:
-        return fetch(self.backend.plan.vip_url, self.backend.client_netns())
-
-    def online_nodes(self) -> tuple[str, ...]:
-        return stack_for(self.backend.plan.stack).view(self.backend).online
-
-
 def bring_up(
     plan: LabPlan, name: str, backend_kind: str = "local", *, provision: bool = True, document: Path | None = None,
-    options: dict[str, str] | None = None,
+    options: dict[str, str] | None = None, wait_for_vip: bool = True,
 ) -> LabUp:
-    """Boot fresh nodes, run the lab document (the plan's, or `document`), wait for the VIP;
-    on any failure leave nothing behind."""
+    """Boot fresh nodes, run the lab document (the plan's, or `document`), wait for the VIP
+    (unless not `wait_for_vip`: a document's own expect blocks judge it, and it may end
+    degraded on purpose); on any failure leave nothing behind."""
     open_backend(backend_kind, plan, labs.check_lab_name(name), options).preflight()
     record = labs.create(plan, name, backend_kind, options)
     backend = record.open()
@@ -81,14 +68,17 @@ def bring_up(
     try:
         started = time.monotonic()
         backend.up()
+        bmc.start(backend)
         phases["boot_s"] = time.monotonic() - started
         if provision:
             steps = provision_lab(backend, document or plan.document)
             phases["provision_s"] = time.monotonic() - started - phases["boot_s"]
+        if provision and wait_for_vip:
             with prober_for(backend) as prober:
                 prober.wait_for_answer(VIP_TIMEOUT_S)
             phases["up_to_vip_s"] = time.monotonic() - started
             say(f"lab {name}: the VIP {plan.vip} answers, {phases['up_to_vip_s']:.1f} s after start")
+        labs.mark_up(record)
     except BaseException:
         say(f"lab {name}: bring-up failed, removing what was made")
         tear_down(name)
@@ -112,16 +102,19 @@ def provision_lab(backend: Backend, path: Path) -> tuple[StepResult, ...]:
 
     def show(outcome: StepResult) -> None:
         verdict = "ok" if outcome.passed else "FAILED"
+        detail(f"  step {outcome.step.number} on {outcome.node}: $ {outcome.result.command_line}")
+        note = f"; {outcome.note}" if outcome.note else ""
         say(f"  step {outcome.step.number} on {outcome.node}: {verdict} in {outcome.result.duration_s:.1f} s "
-            f"({outcome.step.heading})")
+            f"({outcome.step.heading}){note}")
 
     return run_document(document, backend, LabObserver(backend), on_step=show)
 
 
 def tear_down(name: str) -> None:
     """Stop and remove a lab entirely; its journal goes with it (nothing left to heal)."""
-    record = labs.find_lab(name)
-    record.open().down()
+    backend = labs.find_lab(name).open()
+    bmc.stop(backend)
+    backend.down()
     labs.forget(name)
     forget_lab(name)
     shutil.rmtree(state_root() / "labs" / name, ignore_errors=True)
@@ -130,7 +123,11 @@ def tear_down(name: str) -> None:
 def heal(name: str) -> list[str]:
     record = labs.find_lab(name)
     backend = record.open()
-    return heal_journal(backend, stack_for(backend.plan.stack), labs.journal_for(name))
+    healed = heal_journal(backend, stack_for(backend.plan.stack), labs.journal_for(name))
+    if backend.plan.bmc and not bmc.all_running(backend):
+        bmc.start(backend)
+        healed.append("the virtual BMCs, which had stopped (started again)")
+    return healed
 
 
 def run_faults(backend: Backend, fault_names: Sequence[str]) -> tuple[tuple[FaultRun, ...], list]:
@@ -180,12 +177,12 @@ def expected_faults(plan: LabPlan) -> list[str]:
     return [name for name in FAULTS if plan.expectation(name)]
 
 
-def test_documents(paths: Sequence[Path], junit: Path, *, name_prefix: str = "doc") -> tuple[list[DocumentOutcome], Path]:
-    """Run each lab document on fresh nodes, then its variant's fault matrix; one broken
-    document never stops the others. Writes JUnit XML for CI servers."""
+def test_documents(paths: Sequence[Path], junit: Path, *, name: str = "doc") -> tuple[list[DocumentOutcome], Path]:
+    """Run each lab document on fresh nodes called `name` (one after the other, each taken down
+    before the next), then its variant's fault matrix; one broken document never stops the
+    others. Writes JUnit XML for CI servers."""
     outcomes = []
-    for index, path in enumerate(paths, start=1):
-        name = f"{name_prefix}{index}"
+    for path in paths:
         try:
             plan = load_plan(path.parent)
         except HalabError as error:
@@ -194,7 +191,7 @@ def test_documents(paths: Sequence[Path], junit: Path, *, name_prefix: str = "do
         outcome = DocumentOutcome(str(path), plan.name)
         outcomes.append(outcome)
         try:
-            up = bring_up(plan, name, document=path)
+            up = bring_up(plan, name, document=path, wait_for_vip=False)
         except StepFailed as failure:
             outcome.steps, outcome.failed_step, outcome.failure = failure.history, failure.outcome, str(failure)
             outcome.faults_skipped = expected_faults(plan)

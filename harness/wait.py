@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Callable, TypeVar
 
+from halab import interrupt
 from halab.errors import HalabError
 
 T = TypeVar("T")
@@ -29,6 +30,7 @@ def wait_until(
     Gives up after `timeout_s` (and at most timeout_s / interval_s + 1 tries), raising an error
     that names `what` was awaited and shows the last observation.
     """
+    since = interrupt.generation()
     deadline = time.monotonic() + timeout_s
     tries = int(timeout_s / interval_s) + 1
     last: object = "nothing observed"
@@ -43,5 +45,11 @@ def wait_until(
             last = value
         if time.monotonic() >= deadline:
             break
-        time.sleep(interval_s)
+        interrupt.sleep(interval_s, since)
     raise WaitTimeout(f"gave up after {timeout_s:.0f} s waiting for {what}", evidence=f"last seen: {last}", fix=fix)
+
+
+def time_left(started: float, timeout_s: float) -> float:
+    """What is left of a deadline of `timeout_s` from `started` (monotonic), never below zero:
+    wait_until still takes one look when nothing is left."""
+    return max(timeout_s - (time.monotonic() - started), 0.0)

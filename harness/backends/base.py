@@ -43,12 +43,19 @@ class Backend(Protocol):
 
     def power_off(self, node: str) -> None: ...
     def power_on(self, node: str) -> None: ...
-    def cut_link(self, node: str) -> None: ...
-    def heal_link(self, node: str) -> None: ...
+    def cut_link(self, node: str, on: str | None = None) -> None:
+        """Cut the node's cable on network `on` of the plan (None: every cable it has)."""
+        ...
+
+    def heal_link(self, node: str, on: str | None = None) -> None: ...
     def is_running(self, node: str) -> bool: ...
 
     def client_netns(self) -> str | None:
         """The network namespace the prober must run in (None: the harness's own)."""
+        ...
+
+    def bmc_netns(self) -> str | None:
+        """The network namespace the nodes' virtual BMCs listen in (None: no BMCs here)."""
         ...
 
 
@@ -57,6 +64,21 @@ def copy_text(backend: Backend, node: str, content: str, path: str, mode: str = 
     The caller decides what a failure means (`.check()` to raise)."""
     script = 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"'
     return backend.run(node, ["/bin/sh", "-c", script, "copy", path, mode], stdin=content)
+
+
+def debian_interfaces(interface: str, address: str, gateway: str, further: Sequence[tuple[str, str]] = ()) -> str:
+    """/etc/network/interfaces as Debian's installer writes it for a static address (with
+    `auto`, so that networking.service raises it at boot: containers have no udev hotplug), and a
+    stanza without gateway for each further interface (name, address) as an administrator adds it."""
+    extra = "".join(f"\nauto {name}\niface {name} inet static\n\taddress {address}\n" for name, address in further)
+    return (
+        "# This file describes the network interfaces available on your system\n"
+        "# and how to activate them. For more information, see interfaces(5).\n\n"
+        "source /etc/network/interfaces.d/*\n\n"
+        "# The loopback network interface\nauto lo\niface lo inet loopback\n\n"
+        f"# The primary network interface\nauto {interface}\niface {interface} inet static\n"
+        f"\taddress {address}\n\tgateway {gateway}\n{extra}"
+    )
 
 
 def debian_hosts(machine: str) -> str:

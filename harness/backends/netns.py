@@ -14,10 +14,12 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from halab.backends.local.host import host
 from halab.errors import HalabError
 
+T = TypeVar("T")
 NETNS_DIR = Path("/run/netns")
 _CLONE_NEWNET = 0x40000000
 
@@ -78,30 +80,38 @@ def _command_line(pid: int) -> str:
         return ""
 
 
-def connect_in(namespace: str, address: str, port: int, *, timeout_s: float) -> socket.socket:
-    """A TCP socket connected from inside `namespace`. A short-lived thread enters the namespace
-    (setns acts on the calling thread only) and makes the socket, which stays in that namespace
-    for its whole life; the harness's other threads never leave the root namespace."""
-    made: list[socket.socket] = []
+def in_namespace(namespace: str, make: Callable[[], T], *, timeout_s: float) -> T:
+    """What `make` returns, called in a short-lived thread inside `namespace` (setns acts on the
+    calling thread only): a socket made there stays in that namespace for its whole life, while
+    the harness's other threads never leave the root namespace."""
+    made: list[T] = []
     failed: list[BaseException] = []
 
-    def connect() -> None:
+    def enter_and_make() -> None:
         try:
             with (NETNS_DIR / namespace).open("rb") as handle:
                 libc = ctypes.CDLL(None, use_errno=True)
                 if libc.setns(handle.fileno(), _CLONE_NEWNET) != 0:
                     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-            made.append(socket.create_connection((address, port), timeout=timeout_s))
+            made.append(make())
         except BaseException as error:  # handed to the caller's thread
             failed.append(error)
 
-    thread = threading.Thread(target=connect, name=f"connect-in-{namespace}", daemon=True)
+    thread = threading.Thread(target=enter_and_make, name=f"in-{namespace}", daemon=True)
     thread.start()
     thread.join(timeout_s + 5)
     if made:
         return made[0]
-    cause = failed[0] if failed else TimeoutError(f"no connection within {timeout_s:.0f} s")
-    raise HalabError(
-        f"cannot reach {address}:{port} from the lab namespace {namespace} ({cause})",
-        fix=f"halab status shows whether the machine runs; ip netns exec {namespace} ip addr shows the lab's side",
-    )
+    raise failed[0] if failed else TimeoutError(f"not done within {timeout_s:.0f} s")
+
+
+def connect_in(namespace: str, address: str, port: int, *, timeout_s: float) -> socket.socket:
+    """A TCP socket connected from inside `namespace` (see in_namespace)."""
+    try:
+        return in_namespace(namespace, lambda: socket.create_connection((address, port), timeout=timeout_s),
+                            timeout_s=timeout_s)
+    except (OSError, TimeoutError) as cause:
+        raise HalabError(
+            f"cannot reach {address}:{port} from the lab namespace {namespace} ({cause})",
+            fix=f"halab status shows whether the machine runs; ip netns exec {namespace} ip addr shows the lab's side",
+        ) from None

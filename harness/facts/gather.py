@@ -24,6 +24,7 @@ COMMANDS = {
     "crm_verify": "crm_verify -L -V",
     "cl_status": "cl_status hbstatus",
     "quorum": "corosync-quorumtool -s",
+    "links": "corosync-cfgtool -s",
     "addresses": "ip -o addr show",
     # Which signing method each key uses, never the key itself.
     "authkeys_methods": "awk '$1 == \"auth\" || $1 ~ /^[0-9]+$/ {print $1, $2}' /etc/ha.d/authkeys",

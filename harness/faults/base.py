@@ -33,7 +33,7 @@ class Fault(ABC):
         if self.detection == GRACEFUL:
             return start_allowance_s
         if self.detection == MEMBERSHIP:
-            return timing.membership_loss_s + start_allowance_s
+            return timing.membership_loss_s + timing.fencing_s + start_allowance_s
         if timing.service_monitor_s is None:
             return None
         return timing.service_monitor_s + start_allowance_s

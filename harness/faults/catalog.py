@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from halab.backends import Backend
 from halab.errors import HalabError
+from halab.plan import LabPlan
 from halab.faults.base import GRACEFUL, MEMBERSHIP, MONITOR, Fault
 from halab.stacks import Stack
 
@@ -61,14 +62,35 @@ class CutLink(Fault):
     detection = MEMBERSHIP
 
     def describe(self, stack: Stack, node: str) -> str:
-        return f"cut {node}'s network link at the switch (both directions, the node sees no link event)"
+        return f"cut {node}'s network links at the switch (both directions, the node sees no link event)"
+
+    def network(self, plan: LabPlan) -> str | None:
+        """The network whose cable is cut; None: every cable of the node."""
+        return None
 
     def inject(self, backend: Backend, stack: Stack, node: str) -> None:
-        backend.cut_link(node)
+        backend.cut_link(node, self.network(backend.plan))
 
     def heal(self, backend: Backend, stack: Stack, node: str) -> None:
-        backend.heal_link(node)
+        backend.heal_link(node, self.network(backend.plan))
         stack.rejoin(backend, node)
+
+
+class CutOneLink(CutLink):
+    """One of two corosync links lost: knet carries on over the other, nobody notices but corosync."""
+
+    name = "cut-one-link"
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return (f"cut {node}'s link on the cluster network only, at the switch (its link on the lab subnet, "
+                "where the VIP is served, stays)")
+
+    def network(self, plan: LabPlan) -> str:
+        if not plan.networks:
+            raise HalabError(f"cut-one-link needs a second network, and lab {plan.name} has only its subnet",
+                             fix="give the plan a [[networks]] entry and each node an interface on it, or leave "
+                                 "cut-one-link out (--faults)")
+        return plan.networks[0].name
 
 
 class KillService(Fault):
@@ -99,12 +121,26 @@ class StopService(Fault):
         stack.recover_service(backend, node)
 
 
+class FencedOff(PowerOff):
+    """Not a fault of the matrix: a node's virtual BMC powered it off (the cluster fenced it).
+    Journalled like a fault so that nothing stays off once halab and the BMC are gone."""
+
+    name = "bmc-power-off"
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return f"{node} powered off by its virtual BMC (fenced)"
+
+
 FAULTS: dict[str, Fault] = {
-    f.name: f for f in (KillService(), StopService(), StopStack(), KillMembership(), CutLink(), PowerOff())
+    f.name: f for f in (KillService(), StopService(), StopStack(), KillMembership(), CutLink(), CutOneLink(),
+                        PowerOff())
 }
+FENCED_OFF = FencedOff()
 
 
 def fault_named(name: str) -> Fault:
+    if name == FENCED_OFF.name:
+        return FENCED_OFF
     if name not in FAULTS:
         raise HalabError(f"no fault called {name!r}", fix=f"choose one of: {', '.join(FAULTS)}")
     return FAULTS[name]

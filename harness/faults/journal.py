@@ -3,11 +3,14 @@ kills the harness, `halab heal` finds what is left to undo."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 from halab.errors import HalabError
 
@@ -41,11 +44,21 @@ class FaultJournal:
     def record(self, fault: str, node: str) -> JournalEntry:
         """Write the entry durably before the fault is applied."""
         entry = JournalEntry(fault, node, time.time())
-        self._write([*self.entries(), entry])
+        with self._locked():
+            self._write([*self.entries(), entry])
         return entry
 
     def clear(self, entry: JournalEntry) -> None:
-        self._write([e for e in self.entries() if e != entry])
+        with self._locked():
+            self._write([e for e in self.entries() if e != entry])
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The harness and the lab's virtual BMCs (another process) write the same journal."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.with_suffix(".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _write(self, entries: list[JournalEntry]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

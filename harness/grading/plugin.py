@@ -13,12 +13,13 @@ and its fix, not a Python traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 import pytest
 
@@ -38,9 +39,13 @@ RESULTS = pytest.StashKey[list[CheckResult]]()
 FRESH = pytest.StashKey["LabPlan"]()  # --halab-lab: the plan of the lab to bring up
 FRESH_NAME = pytest.StashKey[str]()
 TIMELINES = pytest.StashKey[dict[str, dict[str, Any]]]()
+SCENARIOS = pytest.StashKey[dict[str, dict[str, Any]]]()
 
 
-HALAB_FIXTURES = {"lab", "plan", "stack", "facts", "cib", "fault_run", "admin"}
+HALAB_FIXTURES = {"lab", "plan", "stack", "facts", "cib", "fault_run", "scenario_run", "admin"}
+# Checks that change the cluster, in the order they run after every other check: the faults
+# of the matrix, then the scenarios (several steps each).
+CHANGING = ("fault_run", "scenario_run")
 MARKERS = {
     "configuration": "a halab check of the configuration and state, before any fault (quick)",
     "fault": "a halab check that injects faults into the lab and judges what clients saw",
@@ -61,6 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
     config.stash[TIMELINES] = {}
+    config.stash[SCENARIOS] = {}
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     name, variant = config.getoption("--halab-name"), config.getoption("--halab-lab")
@@ -97,7 +103,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         checks = [{"id": check_id(item), "title": _title(item), "kind": "fault" if item.get_closest_marker("fault") else "configuration"}
                   for item in session.items if HALAB_FIXTURES & set(getattr(item, "fixturenames", ()))]
         record = {"checks": checks, "results": [asdict(r) for r in session.config.stash[RESULTS]],
-                  "timelines": session.config.stash[TIMELINES]}
+                  "timelines": session.config.stash[TIMELINES], "scenarios": session.config.stash[SCENARIOS]}
         Path(path).write_text(json.dumps(record, indent=1))
     name = session.config.stash.get(FRESH_NAME, None)
     if name is not None:
@@ -133,12 +139,21 @@ def _lab_name(config: pytest.Config) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Behaviour checks take one fault each, from the lab plan's fault matrix."""
+    """Behaviour checks take one fault each, from the lab plan's fault matrix; scenario checks
+    one scenario each, from the lab's scenarios.toml."""
     if "fault_name" in metafunc.fixturenames:
         from halab.run import expected_faults
 
         plan = find_lab(_lab_name(metafunc.config)).open().plan
         metafunc.parametrize("fault_name", expected_faults(plan))
+    if "scenario_id" in metafunc.fixturenames:
+        from halab.scenarios import load_scenarios
+
+        try:
+            scenarios = load_scenarios(find_lab(_lab_name(metafunc.config)).open().plan)
+        except HalabError as error:
+            raise pytest.UsageError(str(error)) from None
+        metafunc.parametrize("scenario_id", [s.id for s in scenarios])
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect: they see the ids and markers
@@ -147,17 +162,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HALAB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.extra_keyword_matches.add(check_id(item))
-            item.add_marker("fault" if "fault_run" in getattr(item, "fixturenames", ()) else "configuration")
+            item.add_marker("fault" if set(CHANGING) & set(getattr(item, "fixturenames", ())) else "configuration")
             if check_id(item) in hidden:
                 item.add_marker("hidden")
+    # A lab without scenarios (Heartbeat's): no scenario check at all, rather than an empty one.
+    items[:] = [item for item in items if "scenario_id" not in getattr(item, "fixturenames", ())
+                or isinstance(getattr(getattr(item, "callspec", None), "params", {}).get("scenario_id"), str)]
     wanted = config.getoption("--halab-checks")
     if wanted:
         keep = set(wanted.split(","))
         selected = [item for item in items if check_id(item) in keep]
         config.hook.pytest_deselected(items=[item for item in items if item not in selected])
         items[:] = selected
-    # Faults last: the facts must show the lab as the student left it, not as the faults did.
-    items.sort(key=lambda item: "fault_run" in getattr(item, "fixturenames", ()))
+    # Faults, then scenarios, last: the facts must show the lab as the student left it.
+    items.sort(key=lambda item: next((i + 1 for i, f in enumerate(CHANGING) if f in getattr(item, "fixturenames", ())), 0))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -227,6 +245,13 @@ def failed_prerequisite(rubric: Rubric | None, check: str, results: list[CheckRe
     return None
 
 
+def live(config: pytest.Config) -> ContextManager[None]:
+    """Out of pytest's capture: a fault or scenario says as it happens which lab and node it
+    breaks, and how it goes, under `halab check` and plain pytest alike."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    return capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+
+
 # -- fixtures -------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest) -> Backend:
@@ -294,7 +319,8 @@ def fault_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], F
             # graded at once, not waited for.
             names = [n for n in dict.fromkeys([*wanted, name]) if n not in done and applicable(n)
                      and not failed_prerequisite(rubric, f"fault-{n}", request.config.stash[RESULTS])]
-            runs, samples = run_faults(lab, names)
+            with live(request.config):
+                runs, samples = run_faults(lab, names)
             for index, fault in enumerate(runs):
                 done[fault.fault] = fault
                 # Each plot shows its own fault: from just before it to just before the next one.
@@ -302,6 +328,38 @@ def fault_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], F
                 end = runs[index + 1].injected_at - TIMELINE_BEFORE_S if index + 1 < len(runs) else float("inf")
                 timelines[fault.fault] = {"run": asdict(fault),
                                           "samples": [s.to_json() for s in samples if start <= s.start < end]}
+        return done[name]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def scenario_run(lab: Backend, request: pytest.FixtureRequest) -> Callable[[str], Any]:
+    """Run a scenario once per session; the first asked for runs every scenario the session's
+    checks want (those whose prerequisites passed), under one prober. Records go to the
+    results' `scenarios`, for the report's timeline."""
+    from halab.scenarios import load_scenarios, run_scenarios
+
+    done: dict[str, Any] = {}
+    rubric: Rubric | None = request.getfixturevalue("rubric")
+    results = request.config.stash[RESULTS]
+    wanted = [item.callspec.params["scenario_id"] for item in request.session.items
+              if hasattr(item, "callspec") and "scenario_id" in item.callspec.params]
+    scenarios = {s.id: s for s in load_scenarios(lab.plan)}
+
+    def run(name: str) -> Any:
+        failed = failed_prerequisite(rubric, f"scenario-{name}", results)
+        if failed:
+            fail(f"not tested: {failed.id} failed ({failed.message})", evidence=failed.evidence,
+                 fix=f"see {failed.id} first: this scenario is run once it passes")
+        if name not in done:
+            names = [n for n in dict.fromkeys([*wanted, name]) if n not in done
+                     and not failed_prerequisite(rubric, f"scenario-{n}", results)]
+            with live(request.config):
+                runs, _ = run_scenarios(lab, [scenarios[n] for n in names])
+            for scenario in runs:
+                done[scenario.id] = scenario
+                request.config.stash[SCENARIOS][scenario.id] = asdict(scenario)
         return done[name]
 
     return run

@@ -7,11 +7,11 @@ import json
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from halab.errors import HalabError
+from halab.errors import NotObserved
 from halab.grading.preserve import Preservation, restore, snapshot
 from halab.grading.results import CheckResult
 from halab.grading.rubric import Rubric, load_rubric
@@ -30,6 +30,7 @@ class GradingRun:
     grade: Grade
     timelines: dict[str, dict[str, Any]]
     preservation: Preservation | None = None  # the cluster's state before and after, and what was put back
+    scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario id -> its record (steps, timeline)
 
 
 def _pytest(lab: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -51,7 +52,7 @@ def list_checks(lab: str) -> tuple[CheckInfo, ...]:
         out = Path(directory) / "checks.json"
         listed = _pytest(lab, "--collect-only", "--halab-results", str(out))
         if listed.returncode not in (0, 5) or not out.exists():
-            raise HalabError("the checks could not be collected", evidence=listed.stdout[-2000:])
+            raise NotObserved("the checks could not be collected", evidence=listed.stdout[-2000:])
         return tuple(CheckInfo(**check) for check in json.loads(out.read_text())["checks"])
 
 
@@ -75,9 +76,10 @@ def grade_lab(lab: str, rubric_path: Path, *, include_hidden: bool) -> GradingRu
             done = _pytest(lab, "--halab-rubric", str(rubric_path), "--halab-results", str(out),
                            "--halab-checks", ",".join(item.id for item in rubric.items))
             if not out.exists():
-                raise HalabError("the checks did not run", evidence=done.stdout[-3000:])
+                raise NotObserved("the checks did not run", evidence=done.stdout[-3000:])
             record = json.loads(out.read_text())
     finally:
         preservation = restore(backend, stack, before)
     results = tuple(CheckResult(**{**r, "measures": tuple(tuple(m) for m in r["measures"])}) for r in record["results"])
-    return GradingRun(lab, rubric, results, score(rubric, results), record["timelines"], preservation)
+    return GradingRun(lab, rubric, results, score(rubric, results), record["timelines"], preservation,
+                      record.get("scenarios", {}))

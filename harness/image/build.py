@@ -22,7 +22,7 @@ from halab.progress import run_with_progress, say
 
 RECIPE = Path(__file__).with_name("recipe.toml")
 # Bump when the build steps below change in a way the recipe does not show.
-BUILD_STEPS_VERSION = "1"
+BUILD_STEPS_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,7 @@ def _finish_tree(recipe: Recipe, rootfs: Path) -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
         )
     etc = rootfs / "etc"
-    # Nodes live on an isolated lab network: apt must not try to reach a mirror from there.
-    (etc / "apt/sources.list").write_text(
-        "# halab: lab nodes have no route to a mirror; the packages the labs need are preinstalled.\n"
-    )
     (etc / "resolv.conf").write_text("# halab: no DNS on the lab network; names come from /etc/hosts\n")
     # An empty machine-id gives every node its own at first boot.
     (etc / "machine-id").write_text("")
-    shutil.rmtree(rootfs / "var/lib/apt/lists", ignore_errors=True)
-    (rootfs / "var/lib/apt/lists/partial").mkdir(parents=True, exist_ok=True)
 

@@ -3,40 +3,49 @@
 
     ```sh on=all timeout=120          a shell script, run as root on every node at once
     ```sh on=node1 fails="not valid"  a script that must fail, saying this
+    ```sh on=node1 stdin="secret"     its standard input: answers to prompts (\\n between lines)
+    ```stdin                          right after a shell block: its standard input, line by line
+    ```sh on=node1 interrupt=5        a command that never ends (crm_mon, tail -f): run 5 s, then
+                                      Ctrl-C (SIGINT); it passes if it was still running, or had
+                                      ended by itself with status 0
+    ```sh on=all paste                run line by line as if pasted into a shell: a failing line
+                                      does not stop the block, the step passes and names the lines
+    ```sh on=node2 reboot             the block reboots the node (a block ending in `reboot`,
+                                      `systemctl reboot` or `shutdown -r now` does so as well):
+                                      the step waits, within its timeout, for the node to be back
     ```html file=/var/www/html/index.html on=node1 mode=0644
-    ```expect                         what must hold, one sentence a line (see EXPECTATIONS)
+    ```expect                         what must hold, one sentence a line (see sentences.py)
 
 The info string's first word stays a language, so GitHub and GitLab render the block as usual.
+A mistake is refused with the document's line number and the fix.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
 from halab.errors import HalabError
+from halab.labdoc.sentences import EXAMPLES, Expectation, UnknownSentence, read_sentence
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
-KNOWN_KEYS = {"on", "file", "mode", "timeout", "fails"}
+KNOWN_KEYS = {"on", "file", "mode", "timeout", "fails", "stdin", "interrupt"}
+FLAGS = {"paste", "reboot"}  # keys written alone, without a value
 DEFAULT_TIMEOUT_S = 120.0
-# The sentences an expect block understands, each with the check it names.
-EXPECTATIONS = {
-    "vip-serves": re.compile(r'^the VIP serves a page containing "(?P<text>[^"]+)"$', re.IGNORECASE),
-    "online": re.compile(r"^nodes? online: (?P<nodes>[\w .,-]+)$", re.IGNORECASE),
+# A block whose last line is one of these reboots its node, as the sheet says.
+REBOOT_LINE = re.compile(r"^(sudo\s+)?(reboot|systemctl\s+reboot|shutdown\s+-r(\s+now)?)\s*$")
+# Keys that make no sense together: the pair, and why.
+CLASHES = {
+    ("interrupt", "paste"): "a pasted block runs to its end",
+    ("interrupt", "reboot"): "a reboot ends by itself",
+    ("fails", "paste"): "a pasted block goes on after a failing line",
+    ("fails", "reboot"): "a reboot step passes when the node is back",
+    ("fails", "interrupt"): "an interrupted command passes when it was still running",
 }
-EXPECTATION_FORMS = ('the VIP serves a page containing "TEXT"', "nodes online: NODE NODE")
-
-
-@dataclass(frozen=True)
-class Expectation:
-    kind: str  # a key of EXPECTATIONS
-    sentence: str
-    text: str = ""
-    nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,10 @@ class Step:
     timeout_s: float = DEFAULT_TIMEOUT_S
     fails: str | None = None  # a shell step that must fail with this text in its output
     expectations: tuple[Expectation, ...] = ()
+    stdin: str | None = None  # what the script reads on its standard input
+    interrupt_s: float | None = None  # run this long, then SIGINT
+    paste: bool = False
+    reboot: bool = False
 
     @property
     def title(self) -> str:
@@ -81,6 +94,7 @@ def parse_text(text: str, source: Path, node_names: tuple[str, ...]) -> LabDocum
     title, heading = source.stem, "(start)"
     steps: list[Step] = []
     index = 0
+    last_block_end = -2  # the line after the last step's closing fence (a ```stdin block must follow it)
     while index < len(lines):
         line = lines[index]
         fence = FENCE.match(line)
@@ -101,9 +115,18 @@ def parse_text(text: str, source: Path, node_names: tuple[str, ...]) -> LabDocum
         if index == len(lines):
             _refuse(source, opening, f"the block opened here with {marker} is never closed", f"add a line {marker}")
         index += 1
-        step = _step(fence.group("info"), "\n".join(body) + "\n", source, opening, heading, len(steps) + 1, node_names)
+        text_of_block = "\n".join(body) + "\n"
+        if fence.group("info").strip() == "stdin":
+            follows = last_block_end >= 0 and not any(lines[i].strip() for i in range(last_block_end, opening - 1))
+            if not follows or steps[-1].kind != "shell":
+                _refuse(source, opening, "a ```stdin block must come right after the shell block that reads it",
+                        "move it under its ```sh on=NODE block (blank lines between are fine)")
+            steps[-1] = _with_stdin(steps[-1], text_of_block, source, opening)
+            continue
+        step = _step(fence.group("info"), text_of_block, source, opening, heading, len(steps) + 1, node_names)
         if step:
             steps.append(step)
+            last_block_end = index
     if not steps:
         raise HalabError(
             f"{source}: no steps found", fix="mark blocks to run with on=NODE (```sh on=node1) or file=PATH"
@@ -114,6 +137,12 @@ def parse_text(text: str, source: Path, node_names: tuple[str, ...]) -> LabDocum
 def _closes(line: str, marker: str) -> bool:
     stripped = line.strip()
     return stripped.startswith(marker[0] * len(marker)) and set(stripped) == {marker[0]}
+
+
+def _with_stdin(step: Step, text: str, source: Path, line: int) -> Step:
+    if step.stdin is not None:
+        _refuse(source, line, "this shell block already has its standard input", "keep either stdin= or the ```stdin block")
+    return replace(step, stdin=text)
 
 
 def _step(
@@ -128,21 +157,51 @@ def _step(
         return _expect_step(body, source, line, heading, number, node_names, attributes)
     if not attributes.keys() & {"on", "file"}:
         return None
-    unknown = attributes.keys() - KNOWN_KEYS
+    flags = {word for word in words[1:] if "=" not in word}
+    valued_flags = attributes.keys() & FLAGS
+    if valued_flags:
+        _refuse(source, line, f"{', '.join(sorted(valued_flags))} takes no value", "write the word alone, e.g. paste")
+    unknown = (attributes.keys() - KNOWN_KEYS) | (flags - FLAGS)
     if unknown:
-        _refuse(source, line, f"unknown attribute {', '.join(sorted(unknown))}", f"use only {', '.join(sorted(KNOWN_KEYS))}")
+        _refuse(source, line, f"unknown attribute {', '.join(sorted(unknown))}",
+                f"use only {', '.join(sorted(KNOWN_KEYS))} (key=value) and {', '.join(sorted(FLAGS))} (alone)")
     if "on" not in attributes:
         _refuse(source, line, "a file block must say where it goes", "add on=NODE (or on=all)")
     nodes = _nodes(attributes["on"], node_names, source, line)
-    timeout = _timeout(attributes, source, line)
+    timeout = _seconds(attributes, "timeout", source, line)
     if "file" in attributes:
-        path, mode = attributes["file"], attributes.get("mode", "0644")
-        if not path.startswith("/"):
-            _refuse(source, line, f"file={path} is not an absolute path", "write the full path, e.g. file=/etc/hosts")
-        if not re.fullmatch(r"0?[0-7]{3}", mode):
-            _refuse(source, line, f"mode={mode} is not an octal file mode", "write e.g. mode=0600")
-        return Step(number, line, heading, "file", nodes, body, path, mode, timeout)
-    return Step(number, line, heading, "shell", nodes, body, timeout_s=timeout, fails=attributes.get("fails"))
+        return _file_step(attributes, flags, body, source, line, heading, number, nodes, timeout)
+    if _last_line(body) and REBOOT_LINE.match(_last_line(body)):
+        flags.add("reboot")
+    used = attributes.keys() | flags
+    for pair, why in CLASHES.items():
+        if set(pair) <= used:
+            _refuse(source, line, f"{pair[0]} and {pair[1]} cannot go together: {why}", f"keep one of {' and '.join(pair)}")
+    interrupt = _seconds(attributes, "interrupt", source, line) if "interrupt" in attributes else None
+    stdin = attributes["stdin"].replace("\\n", "\n").removesuffix("\n") + "\n" if "stdin" in attributes else None
+    return Step(number, line, heading, "shell", nodes, body, timeout_s=timeout, fails=attributes.get("fails"),
+                stdin=stdin, interrupt_s=interrupt, paste="paste" in flags, reboot="reboot" in flags)
+
+
+def _file_step(
+    attributes: dict[str, str], flags: set[str], body: str, source: Path, line: int, heading: str, number: int,
+    nodes: tuple[str, ...], timeout: float,
+) -> Step:
+    misplaced = (attributes.keys() & {"fails", "stdin", "interrupt"}) | flags
+    if misplaced:
+        _refuse(source, line, f"{', '.join(sorted(misplaced))} belongs to shell blocks, not to a file block",
+                "remove it, or make this a ```sh on=NODE block")
+    path, mode = attributes["file"], attributes.get("mode", "0644")
+    if not path.startswith("/"):
+        _refuse(source, line, f"file={path} is not an absolute path", "write the full path, e.g. file=/etc/hosts")
+    if not re.fullmatch(r"0?[0-7]{3}", mode):
+        _refuse(source, line, f"mode={mode} is not an octal file mode", "write e.g. mode=0600")
+    return Step(number, line, heading, "file", nodes, body, path, mode, timeout)
+
+
+def _last_line(body: str) -> str:
+    lines = [line.strip() for line in body.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return lines[-1] if lines else ""
 
 
 def _expect_step(
@@ -151,33 +210,25 @@ def _expect_step(
 ) -> Step:
     expectations = []
     for offset, sentence in enumerate(body.splitlines(), start=1):
-        sentence = sentence.strip()
-        if not sentence:
-            continue
-        for kind, form in EXPECTATIONS.items():
-            if match := form.match(sentence):
-                found = match.groupdict()
-                nodes = tuple(re.split(r"[\s,]+", found.get("nodes", "").strip())) if "nodes" in found else ()
-                unknown = [n for n in nodes if n not in node_names]
-                if unknown:
-                    _refuse(source, line + offset, f"{', '.join(unknown)} is no node of this lab",
-                            f"use {', '.join(node_names)}")
-                expectations.append(Expectation(kind, sentence, found.get("text", ""), nodes))
-                break
-        else:
-            _refuse(source, line + offset, f"cannot understand the expectation {sentence!r}",
-                    "write one of: " + "; ".join(EXPECTATION_FORMS))
+        if sentence.strip():
+            try:
+                expectations.append(read_sentence(sentence.strip(), node_names))
+            except UnknownSentence as error:
+                _refuse(source, line + offset, error.what, error.fix)
     if not expectations:
-        _refuse(source, line, "this expect block is empty", "write one of: " + "; ".join(EXPECTATION_FORMS))
-    return Step(number, line, heading, "expect", (), body, timeout_s=_timeout(attributes, source, line),
+        _refuse(source, line, "this expect block is empty", "write one of: " + "; ".join(EXAMPLES))
+    return Step(number, line, heading, "expect", (), body, timeout_s=_seconds(attributes, "timeout", source, line),
                 expectations=tuple(expectations))
 
 
-def _timeout(attributes: dict[str, str], source: Path, line: int) -> float:
+def _seconds(attributes: dict[str, str], key: str, source: Path, line: int) -> float:
     try:
-        return float(attributes.get("timeout", DEFAULT_TIMEOUT_S))
+        value = float(attributes.get(key, DEFAULT_TIMEOUT_S))
     except ValueError:
-        _refuse(source, line, f"timeout={attributes['timeout']} is not a number of seconds", "write timeout=120")
+        value = -1.0
+    if not 0 < value < float("inf"):
+        _refuse(source, line, f"{key}={attributes[key]} is not a number of seconds", f"write e.g. {key}=30")
+    return value
 
 
 def _nodes(value: str, node_names: tuple[str, ...], source: Path, line: int) -> tuple[str, ...]:

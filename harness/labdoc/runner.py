@@ -6,24 +6,20 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 from halab.backends import Backend, copy_text
 from halab.command import CommandResult
 from halab.errors import HalabError
+from halab.labdoc.checks import Observer, check
 from halab.labdoc.hints import likely_cause
-from halab.labdoc.parser import Expectation, LabDocument, Step
-from halab.wait import wait_until
+from halab.labdoc.parser import LabDocument, Step
+from halab.labdoc.shell import Ran, run_shell_step
+from halab.wait import time_left
 
-SHELL = ("/bin/bash", "-e", "-o", "pipefail", "-c")
 LAB = "lab"  # the "node" of a check that looks at the lab as a whole
-
-
-class Observer(Protocol):
-    """What expect blocks look at, from where a client stands."""
-
-    def vip_page(self) -> str: ...
-    def online_nodes(self) -> tuple[str, ...]: ...
+# What a failure shows of a step's output: its head and its tail, the middle dropped and counted.
+SHOWN_CHARS = 6000
 
 
 @dataclass(frozen=True)
@@ -32,9 +28,13 @@ class StepResult:
     node: str
     result: CommandResult
     passed: bool
+    note: str = ""  # what happened besides ok/FAILED: pasted lines that failed, an interrupt, a reboot
 
 
 class StepFailed(HalabError):
+    """A step did not do what the document says: the command, its status, its output (head and
+    tail) and the likely cause, judged from what happened."""
+
     def __init__(self, outcome: StepResult, history: tuple[StepResult, ...]) -> None:
         result, step = outcome.result, outcome.step
         output = (result.stdout + result.stderr).strip()
@@ -42,16 +42,40 @@ class StepFailed(HalabError):
             what = f"{step.title} succeeded on {outcome.node}, but the document says it must fail with {step.fails!r}"
         elif step.fails is not None:
             what = f"{step.title} failed on {outcome.node} as expected, but without {step.fails!r} in its output"
+        elif step.kind == "expect":
+            what = f"{step.title}: not met within {step.timeout_s:g} s"
         else:
             what = f"{step.title} failed on {outcome.node} with exit status {result.exit_status}"
-        cause = likely_cause(f"{step.body}\n{output}")
+        # An expect step's stdout repeats its sentences: only what was observed (stderr) may hint.
+        cause = likely_cause(result.stderr if step.kind == "expect" else output, result.exit_status)
         super().__init__(
             what,
-            evidence=f"$ {step.body.strip()}\n{output[-3000:]}" + (f"\nlikely cause: {cause}" if cause else ""),
+            evidence=f"{_command(step, result.exit_status)}{shown(output)}"
+                     + (f"\nlikely cause: {cause}" if cause else ""),
             fix="correct this step of the document (earlier steps succeeded and were kept)",
         )
         self.outcome = outcome
         self.history = history
+
+
+def _command(step: Step, exit_status: int) -> str:
+    """What the step did, as a terminal shows it, and how it ended (an expect step's sentences
+    are in its own output)."""
+    if step.kind == "expect":
+        return "what was seen:\n"
+    if step.kind == "file":
+        did = f"(writing {step.path}, mode {step.mode})\n"
+    else:
+        did = "".join(f"{'$' if i == 0 else '>'} {line}\n" for i, line in enumerate(step.body.strip().splitlines()))
+    return f"{did}exit status {exit_status}, output:\n"
+
+
+def shown(output: str, limit: int = SHOWN_CHARS) -> str:
+    """`output` whole when short; else its head and tail, saying how much is left out."""
+    if len(output) <= limit:
+        return output or "(no output)"
+    half = limit // 2
+    return f"{output[:half]}\n[... {len(output) - 2 * half} characters of output left out ...]\n{output[-half:]}"
 
 
 def run_document(
@@ -69,8 +93,8 @@ def run_document(
             if step.kind == "expect":
                 outcomes = [_check(step, observer)]
             else:
-                results = pool.map(lambda node: _run_step(step, node, backend), step.nodes)
-                outcomes = [StepResult(step, node, r, _passed(step, r)) for node, r in zip(step.nodes, results)]
+                ran = pool.map(lambda node: _run_step(step, node, backend), step.nodes)
+                outcomes = [StepResult(step, node, r.result, r.passed, r.note) for node, r in zip(step.nodes, ran)]
             for outcome in outcomes:
                 history.append(outcome)
                 on_step(outcome)
@@ -80,43 +104,27 @@ def run_document(
     return tuple(history)
 
 
-def _passed(step: Step, result: CommandResult) -> bool:
-    if step.fails is None:
-        return result.succeeded
-    return not result.succeeded and step.fails in result.stdout + result.stderr
-
-
-def _run_step(step: Step, node: str, backend: Backend) -> CommandResult:
+def _run_step(step: Step, node: str, backend: Backend) -> Ran:
     if step.kind == "file":
         assert step.path is not None
-        return copy_text(backend, node, step.body, step.path, step.mode)
-    return backend.run(node, [*SHELL, step.body], timeout=step.timeout_s)
+        result = copy_text(backend, node, step.body, step.path, step.mode)
+        return Ran(result, result.succeeded)
+    return run_shell_step(step, node, backend)
 
 
 def _check(step: Step, observer: Observer) -> StepResult:
-    """Every expectation of the block must hold within the block's timeout."""
+    """Every expectation of the block must hold within the block's timeout; the first that does
+    not ends the check, with what was last seen (stderr)."""
     started = time.monotonic()
-    lines, passed = [], True
+    lines, evidence = [], ""
     for expectation in step.expectations:
-        remaining = max(step.timeout_s - (time.monotonic() - started), 1.0)
         try:
-            seen = wait_until(
-                lambda e=expectation: _observe(e, observer), lambda got: got[0],
-                what=expectation.sentence, timeout_s=remaining, interval_s=1.0,
-            )
-            lines.append(f"ok: {expectation.sentence} ({seen[1]})")
-        except HalabError as error:
-            passed = False
-            lines.append(f"NOT MET: {expectation.sentence}\n  {error.evidence}")
+            seen = check(expectation, observer, time_left(started, step.timeout_s))
+            lines.append(f"ok: {expectation.sentence} ({seen})")
+        except HalabError as error:  # the sentence stays out of stderr: hints look at what was seen only
+            lines.append(f"NOT MET: {expectation.sentence}\n  {error.what}")
+            evidence = f"  {error.evidence}\n"
             break
-    result = CommandResult(LAB, ("expect", step.body.strip()), 0 if passed else 1, "\n".join(lines) + "\n", "",
-                           time.monotonic() - started)
-    return StepResult(step, LAB, result, passed)
-
-
-def _observe(expectation: Expectation, observer: Observer) -> tuple[bool, str]:
-    if expectation.kind == "vip-serves":
-        page = observer.vip_page()
-        return expectation.text in page, f"the page: {page.strip()[:200]}"
-    online = observer.online_nodes()
-    return set(expectation.nodes) <= set(online), f"online: {', '.join(online) or 'none'}"
+    result = CommandResult(LAB, ("expect", step.body.strip()), 1 if evidence else 0, "\n".join(lines) + "\n",
+                           evidence, time.monotonic() - started)
+    return StepResult(step, LAB, result, not evidence)

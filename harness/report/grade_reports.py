@@ -21,7 +21,7 @@ from halab.report.render import render
 from halab.report.view import Occasion, StudentView, student_view
 from halab.stacks.state import ResourceState
 
-__all__ = ["Occasion", "html_report", "junit_report", "update_gradebook", "write_grade_reports"]
+__all__ = ["Occasion", "html_report", "json_record", "junit_report", "update_gradebook", "write_grade_reports"]
 
 
 def write_grade_reports(directory: Path, student: str, run: GradingRun, *, backend: str = "",
@@ -36,6 +36,12 @@ def write_grade_reports(directory: Path, student: str, run: GradingRun, *, backe
     paths["junit"].write_text(junit_report(view, occasion))
     paths["html"].write_text(_html(view, run))
     return paths
+
+
+def json_record(student: str, run: GradingRun, occasion: Occasion | None = None) -> str:
+    """The JSON record alone (`halab check --json`): what the .json report file holds."""
+    occasion = occasion or Occasion(student)
+    return json.dumps(_record(student_view(occasion, run), occasion, run), indent=1)
 
 
 def html_report(student: str, run: GradingRun, occasion: Occasion | None = None) -> str:
@@ -57,6 +63,7 @@ def _record(view: StudentView, occasion: Occasion, run: GradingRun) -> dict[str,
         "items": [{"id": s.item.id, "points": s.item.points, "awarded": s.awarded, "state": s.state, "note": s.note,
                    "result": asdict(s.result) if s.result else None} for s in run.grade.items],
         "timelines": run.timelines,
+        "scenarios": run.scenarios,
         "cluster_state": run.preservation.to_json() if run.preservation else None,
     }
 

@@ -20,6 +20,7 @@ from halab.grading.score import ItemScore
 from halab.grading.session import GradingRun
 from halab.report.concepts import Concept, concept_of, family_of
 from halab.report.faults import FaultStory, fault_story
+from halab.report.scenarios import ScenarioStory, scenario_story
 
 # The order a reader wants: what cost points, then what earned them, then what was not graded.
 ORDER = ("failed", "passed", "not-observed", "not-applicable")
@@ -54,6 +55,7 @@ class CheckView:
     concept: Concept | None
     story: FaultStory | None
     timeline: dict[str, Any] | None
+    scenario: ScenarioStory | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class StudentView:
 
 
 def student_view(occasion: Occasion, run: GradingRun) -> StudentView:
-    checks = tuple(sorted((_check(scored, run.timelines) for scored in run.grade.items),
+    checks = tuple(sorted((_check(scored, run.timelines, run.scenarios) for scored in run.grade.items),
                           key=lambda c: (ORDER.index(c.state), -c.lost if c.state == "failed" else 0)))
     grade = run.grade
     duration = occasion.duration_s if occasion.duration_s is not None else sum(c.duration_s for c in checks)
@@ -99,7 +101,7 @@ def student_view(occasion: Occasion, run: GradingRun) -> StudentView:
     return StudentView(header, checks, {state: sum(c.state == state for c in checks) for state in ORDER})
 
 
-def _check(scored: ItemScore, timelines: dict[str, dict[str, Any]]) -> CheckView:
+def _check(scored: ItemScore, timelines: dict[str, dict[str, Any]], scenarios: dict[str, dict[str, Any]]) -> CheckView:
     result = scored.result
     fault = scored.item.id.removeprefix("fault-") if scored.item.id.startswith("fault-") else None
     timeline = timelines.get(fault) if fault else None
@@ -111,6 +113,8 @@ def _check(scored: ItemScore, timelines: dict[str, dict[str, Any]]) -> CheckView
         message="" if message == scored.note else message, evidence=result.evidence if result else "",
         fix=result.fix if result else "", duration_s=_duration(result.duration_s if result else 0.0, timeline),
         concept=concept_of(scored.item.id), story=fault_story(timeline) if timeline else None, timeline=timeline,
+        scenario=scenario_story(scenarios[name]) if (name := scored.item.id.removeprefix("scenario-")) in scenarios
+        and scored.item.id.startswith("scenario-") else None,
     )
 
 

@@ -42,6 +42,20 @@ class PacemakerAdmin(Admin):
     def clear(self, resource: str) -> str: ...
     @abstractmethod
     def cleanup(self, resource: str = "") -> str: ...
+    @abstractmethod
+    def standby(self, node: str) -> str: ...
+    @abstractmethod
+    def unstandby(self, node: str) -> str: ...
+    @abstractmethod
+    def move(self, resource: str, node: str) -> str:
+        """A move that leaves its constraint behind until `clear` (what students forget)."""
+    @abstractmethod
+    def create_fence_device(self, device: str, agent: str, **params: str) -> str: ...
+    @abstractmethod
+    def update_fence_device(self, device: str, **params: str) -> str: ...
+    @abstractmethod
+    def add_link(self, **addresses: str) -> str:
+        """A further corosync (knet) link, given each node's address on it."""
 
 
 class Pcs(PacemakerAdmin):
@@ -73,6 +87,25 @@ class Pcs(PacemakerAdmin):
     def cleanup(self, resource: str = "") -> str:
         return f"pcs resource cleanup {resource}".rstrip()
 
+    def standby(self, node: str) -> str:
+        return f"pcs node standby {node}"
+
+    def unstandby(self, node: str) -> str:
+        return f"pcs node unstandby {node}"
+
+    def move(self, resource: str, node: str) -> str:
+        # pcs 0.11's `resource move` removes its constraint once moved; this is pcs 0.10's move
+        return f"pcs resource move-with-constraint {resource} {node}"
+
+    def create_fence_device(self, device: str, agent: str, **params: str) -> str:
+        return f"pcs stonith create {device} {agent} " + " ".join(f"{k}={v}" for k, v in params.items())
+
+    def update_fence_device(self, device: str, **params: str) -> str:
+        return f"pcs stonith update {device} " + " ".join(f"{k}={v}" for k, v in params.items())
+
+    def add_link(self, **addresses: str) -> str:
+        return "pcs cluster link add " + " ".join(f"{node}={address}" for node, address in addresses.items())
+
 
 class Crmsh(PacemakerAdmin):
     tool = "crmsh"
@@ -96,6 +129,26 @@ class Crmsh(PacemakerAdmin):
 
     def cleanup(self, resource: str = "") -> str:
         return f"crm resource cleanup {resource}".rstrip()
+
+    def standby(self, node: str) -> str:
+        return f"crm node standby {node}"
+
+    def unstandby(self, node: str) -> str:
+        return f"crm node online {node}"
+
+    def move(self, resource: str, node: str) -> str:
+        return f"crm resource move {resource} {node}"
+
+    def create_fence_device(self, device: str, agent: str, **params: str) -> str:
+        return f"crm configure primitive {device} stonith:{agent} params " + " ".join(f"{k}={v}" for k, v in params.items())
+
+    def update_fence_device(self, device: str, **params: str) -> str:
+        return self.update(device, **params)
+
+    def add_link(self, **addresses: str) -> str:
+        rings = "; ".join(f"{node}: ringN_addr: {address}" for node, address in addresses.items())
+        return (f"add the link's address to each node of the nodelist in /etc/corosync/corosync.conf ({rings}), "
+                "copy the file to every node, then crm cluster restart")
 
 
 class HeartbeatAdmin(Admin):

@@ -32,6 +32,7 @@ class Timing:
     membership_loss_s: float  # how long before a silent node is declared dead
     service_monitor_s: float | None  # how often the service is checked (None: never)
     evidence: str
+    fencing_s: float = 0.0  # what fencing a lost node adds before its resources move (0: no STONITH)
 
 
 class Stack(Protocol):

@@ -165,6 +165,11 @@ def _node(element: ET.Element) -> NodeStatus:
     )
 
 
+def parse_resources(parent: ET.Element | None) -> tuple[ResourceStatus, ...]:
+    """The primitives of a <resources> element, wherever it sits (crm_mon's, crm_simulate's)."""
+    return tuple(_resources(parent, group=None, clone=None))
+
+
 def _resources(parent: ET.Element | None, *, group: str | None, clone: str | None) -> list[ResourceStatus]:
     """Flatten groups, clones and bundles (whose members sit in <replica>) into primitives."""
     out: list[ResourceStatus] = []

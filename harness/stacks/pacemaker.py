@@ -46,15 +46,20 @@ class PacemakerStack:
 
     def timing(self, backend: Backend) -> Timing:
         cmap = parse_cmapctl(self._ask_any(backend, ["corosync-cmapctl"]).stdout)
-        cib = self._ask_any(backend, ["cibadmin", "--query", "--scope", "resources"]).stdout
+        from halab.stacks.fencing import fencing_time_s  # fencing builds on this module's parsers
+
+        cib = self._ask_any(backend, ["cibadmin", "--query"]).stdout
         monitor = service_monitor_interval(cib)
+        fencing = fencing_time_s(parse_cib(cib))
         return Timing(
             membership_loss_s=(cmap.token_ms + cmap.consensus_ms) / 1000,
             service_monitor_s=monitor,
             evidence=(
                 f"corosync token {cmap.token_ms} ms + consensus {cmap.consensus_ms} ms; "
                 f"Apache monitored every {monitor if monitor is not None else 'never'} s"
+                + (f"; fencing (delay + reboot) up to {fencing:.0f} s" if fencing else "")
             ),
+            fencing_s=fencing,
         )
 
     def stop(self, backend: Backend, node: str) -> None:
@@ -86,6 +91,10 @@ class PacemakerStack:
 
     def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
         return pacemaker_restore(before, now)
+
+    def ask(self, backend: Backend, argv: list[str]) -> CommandResult:
+        """Run a cluster-wide command (crm_mon, cibadmin, crm_simulate) on the first node that answers."""
+        return self._ask_any(backend, argv)
 
     def _ask_any(self, backend: Backend, argv: list[str]) -> CommandResult:
         """Ask the first node that answers: any member sees the same CIB."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from halab.backends.local import cgroups
 from halab.errors import HalabError
 from halab.grading.rubric import load_rubric
 from halab.grading.session import GradingRun, grade_lab
@@ -239,10 +240,12 @@ def grade_submission(submission: Submission, name: str, rubric: Path) -> tuple[G
             rebuilt = rebuild(up.backend, submission)
             run = grade_lab(name, rubric, include_hidden=True)
         finally:
+            # Graded as it stands (rebuilds are local); the summary says which limit a node ran into.
+            limits = tuple(f"{node} hit {what}" for node in plan.node_names for what in cgroups.limits_hit(name, node))
             tear_down(name)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return run, rebuild_plan.notes + rebuilt.notes
+    return run, rebuild_plan.notes + rebuilt.notes + limits
 
 
 def write_student_reports(out: Path, outcome: Outcome) -> None:

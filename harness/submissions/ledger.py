@@ -16,10 +16,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from halab.errors import HalabError
 from halab.grading.results import CheckResult
 from halab.grading.rubric import load_rubric
 from halab.grading.score import score
 from halab.grading.session import GradingRun
+from halab.plan import load_plan
 
 if TYPE_CHECKING:
     from halab.submissions.batch import Outcome
@@ -60,8 +62,6 @@ class Ledger:
 
     def find(self, archive: Path, rubric: Path) -> "Outcome | None":
         """The earlier outcome of this very archive under this very rubric, else None."""
-        from halab.submissions.batch import Outcome
-
         entry = self._entry(archive)
         try:
             record = json.loads(entry.read_text())
@@ -70,10 +70,43 @@ class Ledger:
         if (not isinstance(record, dict) or record.get("format") != FORMAT
                 or record.get("archive_sha256") != digest(archive) or record.get("rubric_sha256") != digest(rubric)):
             return None
-        run = None
-        if record["results"] is not None:
-            loaded = load_rubric(rubric)
-            results = tuple(CheckResult(**{**r, "measures": tuple(tuple(m) for m in r["measures"])}) for r in record["results"])
-            run = GradingRun(record["lab"], loaded, results, score(loaded, results), record["timelines"] or {})
-        return Outcome(archive, record["student"], record["variant"], record["state"], record["reason"], run,
-                       tuple(record["notes"]), record["duration_s"])
+        return _outcome(record, archive, rubric)
+
+    def outcomes(self) -> list["Outcome"]:
+        """Every outcome kept here, graded again from its results under the rubric it names
+        (`halab grade merge`: the archives themselves stay on the runners)."""
+        found = []
+        for entry in sorted(self.folder.glob("*.json")):
+            try:
+                record = json.loads(entry.read_text())
+            except (OSError, ValueError) as error:
+                raise HalabError(f"{entry} is not a record halab wrote ({error})", fix="grade that shard again") from None
+            if not isinstance(record, dict) or record.get("format") != FORMAT:
+                raise HalabError(f"{entry} is not a record of this halab (format {FORMAT})", fix="grade that shard again")
+            rubric = _same_rubric(record)
+            found.append(_outcome(record, Path(entry.name.removesuffix(".json")), rubric))
+        return found
+
+
+def _same_rubric(record: dict[str, Any]) -> Path | None:
+    """The rubric a record was graded with, byte for byte: at its recorded path, or the lab's
+    bundled one (another runner's checkout may sit elsewhere)."""
+    if not record.get("rubric"):
+        return None
+    for candidate in (Path(record["rubric"]), load_plan(record["variant"]).folder / "rubric.yaml"):
+        if candidate.is_file() and digest(candidate) == record["rubric_sha256"]:
+            return candidate
+    raise HalabError(f"{record['student']} was graded with {record['rubric']}, which is not here as it was (same bytes)",
+                     fix="merge where that rubric is, unchanged")
+
+
+def _outcome(record: dict[str, Any], archive: Path, rubric: Path | None) -> "Outcome":
+    from halab.submissions.batch import Outcome
+
+    run = None
+    if record["results"] is not None and rubric is not None:
+        loaded = load_rubric(rubric)
+        results = tuple(CheckResult(**{**r, "measures": tuple(tuple(m) for m in r["measures"])}) for r in record["results"])
+        run = GradingRun(record["lab"], loaded, results, score(loaded, results), record["timelines"] or {})
+    return Outcome(archive, record["student"], record["variant"], record["state"], record["reason"], run,
+                   tuple(record["notes"]), record["duration_s"])

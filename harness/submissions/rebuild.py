@@ -24,6 +24,7 @@ from halab.command import CommandResult
 from halab.errors import HalabError
 from halab.plan import LabPlan, NodePlan, load_plan
 from halab.probe.fetch import fetch
+from halab.scenarios.load import scenarios_file
 from halab.stacks.cib import parse_cib
 from halab.submissions.submission import AUTHKEYS, COROSYNC_AUTHKEY, FILES, Interface, NodeEvidence, Submission
 from halab.wait import wait_until
@@ -172,6 +173,9 @@ def write_plan(rebuild: RebuildPlan, variant: LabPlan, folder: Path) -> LabPlan:
     folder = folder / variant.name  # the folder's name is the plan's name: the variant
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "plan.toml").write_text("\n".join(lines))
+    scenarios = scenarios_file(variant)
+    if scenarios.exists():  # the rubric's scenario checks read the lab's scenarios beside its plan
+        (folder / scenarios.name).write_bytes(scenarios.read_bytes())
     return load_plan(folder)
 
 

@@ -4,6 +4,7 @@ Lab names here are e2e-only, so a developer's own labs are never touched."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +18,8 @@ from halab.grading.score import Grade
 from halab.plan import load_plan
 from halab.run import lab_up
 
-SHARED_LAB = "e2epcs"
+# HALAB_E2E_PREFIX=cf runs the shared lab as cfpcs: a developer's own run never meets anyone's e2epcs.
+SHARED_LAB = f"{os.environ.get('HALAB_E2E_PREFIX', 'e2e')}pcs"
 
 
 def root_namespace_network() -> tuple[str, str]:
@@ -51,12 +53,13 @@ def pcs_lab(root_network_before: tuple[str, str]) -> Iterator[Backend]:
 @pytest.fixture(scope="session")
 def rubric_subset(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """A lab's rubric with only the fault items named (and what requires them): configuration
-    defects need no fault run, and each fault is already exercised by its own test."""
+    defects need no fault run, and each fault is already exercised by its own test. Scenarios
+    count as faults here (`keep_faults=("scenario-failback",)` keeps one)."""
 
     def make(variant: str, keep_faults: tuple[str, ...] = ()) -> Path:
         data = yaml.safe_load((load_plan(variant).folder / "rubric.yaml").read_text())
-        kept = {f"fault-{name}" for name in keep_faults}
-        faults = {item["id"] for item in data["checks"] if item["id"].startswith("fault-")}
+        kept = {name if name.startswith("scenario-") else f"fault-{name}" for name in keep_faults}
+        faults = {item["id"] for item in data["checks"] if item["id"].startswith(("fault-", "scenario-"))}
         data["checks"] = [item for item in data["checks"] if item["id"] not in faults - kept
                           and not set(item.get("requires", ())) & (faults - kept)]
         path = tmp_path_factory.mktemp("rubric") / f"{variant}-rubric.yaml"

@@ -27,6 +27,14 @@ def test_status_shows_machines_and_cluster(pcs_lab: Backend) -> None:
     assert "online: node1, node2" in shown.stdout
 
 
+def test_status_as_json_for_scripts(pcs_lab: Backend) -> None:
+    shown = halab("status", "--name", pcs_lab.lab, "--json")
+    assert shown.returncode == 0, shown.stderr
+    (lab,) = json.loads(shown.stdout)
+    assert lab["name"] == pcs_lab.lab and lab["variant"] == "pcs" and lab["faults_applied"] == []
+    assert {m["name"]: m["running"] for m in lab["machines"]} == {"node1": True, "node2": True, "router": True}
+
+
 def test_probe_summarizes_what_a_client_saw(pcs_lab: Backend) -> None:
     shown = halab("probe", "--name", pcs_lab.lab, "--duration", "2")
     assert shown.returncode == 0, shown.stderr
@@ -62,3 +70,14 @@ def test_bad_input_gets_a_clear_error_and_leaves_nothing(args: tuple[str, ...], 
     assert message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert "e2enoroot" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+def test_exec_and_shell_run_in_the_node_confined(pcs_lab: Backend) -> None:
+    done = halab("exec", "--name", pcs_lab.lab, "node1", "--", "sh", "-c", "hostname; exit 4")
+    assert done.returncode == 4 and done.stdout.strip() == "node1", done
+    shell = subprocess.run([*HALAB, "shell", "--name", pcs_lab.lab, "node2"], input="cat /proc/self/uid_map\nexit 3\n",
+                           capture_output=True, text=True, timeout=60)
+    assert shell.returncode == 3, shell
+    assert shell.stdout.split()[:1] == ["0"] and shell.stdout.split()[1] != "0", shell.stdout  # node root, not host root
+    refused = halab("exec", "--name", pcs_lab.lab, "node9", "--", "true")
+    assert refused.returncode == 2 and "has no node 'node9'" in refused.stderr and "Traceback" not in refused.stderr

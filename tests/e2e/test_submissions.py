@@ -2,7 +2,7 @@
 defects), archives re-packed with more defects and hostile ones beside them, then `halab grade`
 of the folder rebuilding each cluster on fresh nodes, several at once.
 
-Lab names start with e2esub, so nobody else's labs are touched. The rubrics are the variants'
+Lab names start with <HALAB_E2E_PREFIX>sub (default e2esub), so nobody else's labs are touched. The rubrics are the variants'
 own without their fault items: faults are tested elsewhere, configuration is what travels."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from halab.run import lab_up
 from halab.submissions.archive import read_archive, write_archive
 
 pytestmark = pytest.mark.e2e
+SUB = f"{os.environ.get('HALAB_E2E_PREFIX', 'e2e')}sub"
 
 # Planted on the live pcs lab before collecting: the same checks must fail live and rebuilt.
 PCS_DEFECTS = [("node2", "systemctl enable apache2"), ("node1", "chmod 0644 /etc/corosync/authkey")]
@@ -39,9 +40,11 @@ def halab(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 
 
 def config_rubric(variant: str, folder: Path) -> Path:
-    """The variant's rubric without fault items, nor the items that depend on them."""
+    """The variant's rubric without fault items, nor the items that depend on them, and with one
+    short scenario of the lab's: a rebuilt cluster runs scenarios too (they read its scenarios.toml)."""
     data = yaml.safe_load((load_plan(variant).folder / "rubric.yaml").read_text())
-    faults = {item["id"] for item in data["checks"] if item["id"].startswith("fault-")}
+    faults = {item["id"] for item in data["checks"] if item["id"].startswith("fault-")
+              or item["id"].startswith("scenario-") and item["id"] != "scenario-move-then-clear"}
     data["checks"] = [item for item in data["checks"]
                       if item["id"] not in faults and not faults & set(item.get("requires", []))]
     path = folder / f"{variant}.yaml"
@@ -95,7 +98,7 @@ def submissions(tmp_path_factory: pytest.TempPathFactory, rubrics: dict[str, Pat
     """Six archives of three variants from three real labs (brought up at once, then removed),
     and five hostile ones in the same folder."""
     folder = tmp_path_factory.mktemp("submissions")
-    labs = {"pcs": "e2esubpcs", "crmsh": "e2esubcrm", "heartbeat": "e2esubhb"}
+    labs = {"pcs": f"{SUB}pcs", "crmsh": f"{SUB}crm", "heartbeat": f"{SUB}hb"}
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(lambda v: collect_from(v, labs[v], folder, rubrics[v]), labs))
     live = results[0]["live"]
@@ -130,7 +133,7 @@ def alone(submissions: tuple[Path, dict[str, object]], rubrics: dict[str, Path],
     folder, _ = submissions
     out = tmp_path_factory.mktemp("alone")
     done = halab("grade", str(folder / "pcs-defects.tar.gz"), "--rubric", str(rubrics["pcs"]),
-                 "--name-prefix", "e2esub", "-o", str(out))
+                 "--name-prefix", SUB, "-o", str(out))
     assert done.returncode == 1, done.stdout + done.stderr  # graded, with failed checks
     return out
 
@@ -141,7 +144,7 @@ def batch(submissions: tuple[Path, dict[str, object]], rubrics: dict[str, Path],
     folder, _ = submissions
     out = tmp_path_factory.mktemp("class")
     rubric_args = [arg for variant in rubrics for arg in ("--rubric", str(rubrics[variant]))]
-    done = halab("grade", str(folder), *rubric_args, "--parallel", "3", "--name-prefix", "e2esub", "-o", str(out))
+    done = halab("grade", str(folder), *rubric_args, "--parallel", "3", "--name-prefix", SUB, "-o", str(out))
     return out, done
 
 
@@ -191,4 +194,4 @@ def test_hostile_archives_are_refused_and_the_rest_graded(
     assert "not a gzip-compressed tar" in refused["mallory.zip"]
     assert read_root_network() == root_network_before
     assert not [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
-                if line.startswith("halab-e2esub")], "every rebuilt lab was removed"
+                if line.startswith(f"halab-{SUB}")], "every rebuilt lab was removed"

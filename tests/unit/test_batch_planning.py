@@ -20,6 +20,7 @@ from halab.grading.session import GradingRun
 from halab.plan import available_labs, load_plan
 from halab.submissions.archive import read_archive, write_archive
 from halab.submissions.batch import default_parallelism, find_archives, grade_batch
+from halab.scenarios.load import load_scenarios
 from halab.submissions.rebuild import authkeys_with_keys, cib_to_load, derived_key, plan_rebuild, write_plan
 from halab.submissions.submission import Interface, Submission, from_members
 
@@ -48,6 +49,8 @@ def test_the_rebuild_plan_of_a_recorded_pcs_archive_is_the_lab_it_came_from(tmp_
     assert plan.nodes == original.nodes and plan.router.address == original.router.address
     assert plan.client == original.client and plan.expectations == original.expectations
     assert rebuild.notes == ()
+    assert [s.id for s in load_scenarios(plan)] == [s.id for s in load_scenarios(original)] != [], \
+        "the rubric's scenario checks find the lab's scenarios beside the rebuilt plan"
 
 
 def test_a_students_own_network_is_rebuilt_with_the_vip_of_the_configuration() -> None:

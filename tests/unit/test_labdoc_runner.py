@@ -97,7 +97,7 @@ def test_expect_blocks_check_the_vip_and_the_members() -> None:
 def test_a_failure_names_its_likely_cause() -> None:
     class Pcs09(FakeBackend):
         def run(self, node, argv, *, timeout=60, stdin=None):  # type: ignore[no-untyped-def]
-            return CommandResult(node, tuple(argv), 1, "", "Error: unrecognized option '--name'\n", 0.5)
+            return CommandResult(node, tuple(argv), 1, "", "Error: Specified option '--name' is not supported in this command\n", 0.5)
 
     text = "```sh on=node1\npcs cluster setup --name webcluster node1 node2\n```\n"
     with pytest.raises(StepFailed) as failure:

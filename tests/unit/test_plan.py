@@ -54,3 +54,78 @@ def test_invalid_toml_is_refused_with_its_line(tmp_path: Path) -> None:
     folder = write_lab(tmp_path, GOOD.replace('title = "', 'title = ', 1))
     with pytest.raises(HalabError, match=r"not valid TOML.*line 4"):
         load_plan(folder)
+
+
+FENCING = (Path(__file__).parents[2] / "labs/fencing/plan.toml").read_text()
+
+
+def test_the_fencing_plan_gives_each_node_a_bmc_on_the_lab_subnet() -> None:
+    plan = load_plan("fencing")
+    assert plan.bmc is not None and (plan.bmc.username, plan.bmc.password) == ("fence", "halab-ipmi")
+    assert [str(n.bmc) for n in plan.nodes] == ["192.168.56.11/24", "192.168.56.21/24"]
+    assert all(n.bmc.ip in plan.lab_addresses() for n in plan.nodes if n.bmc)
+    assert load_plan("pcs").bmc is None
+
+
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ('bmc = "192.168.56.21"', 'bmc = "10.0.0.21"', "BMC of node2 10.0.0.21 is not a host address of the lab subnet"),
+        ('bmc = "192.168.56.21"', 'bmc = "192.168.56.10"', "two of the lab's addresses are equal"),
+        ('bmc = "192.168.56.21"\n', "\n", "every node needs its bmc address"),
+        ('password = "halab-ipmi"', 'password = "a-password-longer-than-16"', "password must be 1-16 characters"),
+        ('[bmc]\nusername = "fence"\npassword = "halab-ipmi"\n', "", "have a bmc address but the plan has no [bmc]"),
+    ],
+)
+def test_malformed_bmcs_are_refused(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in FENCING
+    with pytest.raises(HalabError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_plan(write_lab(tmp_path, FENCING.replace(old, new)))
+
+
+def test_the_fencing_plan_has_a_cluster_network_with_an_interface_per_node() -> None:
+    plan = load_plan("fencing")
+    assert [(n.name, str(n.subnet)) for n in plan.networks] == [("cluster", "192.168.57.0/24")]
+    eth1 = [n.interface_on("cluster") for n in plan.nodes]
+    assert [(i.name, str(i.address), i.mac) for i in eth1] == [
+        ("eth1", "192.168.57.10/24", "52:54:00:57:00:10"), ("eth1", "192.168.57.20/24", "52:54:00:57:00:20")]
+    assert all(i.address.ip in plan.lab_addresses() for i in eth1)
+    assert plan.expectation("cut-one-link").outcomes == ("no-outage",)
+
+
+@pytest.mark.parametrize("lab", ["pcs", "crmsh", "heartbeat"])
+def test_the_labs_without_a_second_network_still_load_with_none(lab: str) -> None:
+    plan = load_plan(lab)
+    assert plan.networks == () and all(n.interfaces == () for n in plan.nodes)
+
+
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ('subnet = "192.168.57.0/24"', 'subnet = "192.168.56.128/25"', r"networks\[0\] \(cluster, 192.168.56.128/25\) "
+                                                                       "overlaps.*the lab subnet"),
+        ('name = "cluster"', 'name = "lan"', r"networks\[0\].name = 'lan': 1-10 lower-case"),
+        ('name = "cluster"', 'name = "cluster-network"', r"networks\[0\].name = 'cluster-network'"),
+        ('subnet = "192.168.57.0/24"\n', 'subnet = "192.168.57.0/24"\nmtu = 9000\n', r"networks\[0\] has no key 'mtu' "
+                                                                                    r"\(keys: name, subnet\)"),
+        ('network = "cluster"\nname = "eth1"\naddress = "192.168.57.20"', 'network = "storage"\nname = "eth1"\n'
+         'address = "192.168.57.20"', r"nodes\[1\].interfaces\[0\].network = 'storage': must name one of the plan's "
+                                      r"\[\[networks\]\] \(cluster\)"),
+        ('address = "192.168.57.20"', 'address = "192.168.58.20"', r"nodes\[1\].interfaces\[0\].address = "
+                                                                   "'192.168.58.20' is not a host address of cluster"),
+        ('address = "192.168.57.20"', 'address = "192.168.57.10"', "two of the lab's addresses are equal"),
+        ('mac = "52:54:00:57:00:20"', 'mac = "52:54:00:56:00:20"', "two interfaces share a MAC address"),
+        ('name = "eth1"\naddress = "192.168.57.20"', 'name = "eth0"\naddress = "192.168.57.20"',
+         r"nodes\[1\]: two interfaces are both named 'eth0'"),
+        ('mac = "52:54:00:57:00:20"\n', "", r"nodes\[1\].interfaces\[0\] lacks the key 'mac'"),
+        ('\n[[nodes.interfaces]]\nnetwork = "cluster"\nname = "eth1"\naddress = "192.168.57.20"\n'
+         'mac = "52:54:00:57:00:20"\n', "", r"nodes\[1\] has interfaces on no further network; it needs exactly one "
+                                           "on each of the plan's \\[\\[networks\\]\\]: cluster"),
+    ],
+)
+def test_malformed_networks_are_refused_naming_the_key_and_what_is_allowed(tmp_path: Path, old: str, new: str,
+                                                                          message: str) -> None:
+    assert old in FENCING
+    with pytest.raises(HalabError, match=message) as error:
+        load_plan(write_lab(tmp_path, FENCING.replace(old, new, 1)))
+    assert str(tmp_path / "lab" / "plan.toml") in str(error.value)

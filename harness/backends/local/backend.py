@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from halab.backends.base import MachineStatus, debian_hosts
-from halab.backends.local import cgroups, network
+from halab.backends.base import MachineStatus, debian_hosts, debian_interfaces
+from halab.backends.local import aptcache, cgroups, idmap, network
 from halab.backends.local.container import Container
 from halab.backends.local.host import host
 from halab.command import DEFAULT_TIMEOUT_S, CommandResult
 from halab.errors import HalabError
 from halab.image import ensure_image
+from halab.image.build import Recipe
 from halab.paths import state_root
 from halab.plan import LabPlan
 from halab.progress import say
@@ -37,9 +39,12 @@ class LocalBackend:
 
     def up(self) -> None:
         base = ensure_image().rootfs
+        aptcache.ensure_cache(Recipe.load().mirror)
         say(f"lab {self.lab}: wiring the network and booting {', '.join(self.plan.node_names)}")
         network.create_switch(self.plan, self.lab)
         network.create_router(self.plan, self.lab)
+        if self.plan.bmc:
+            network.create_bmc_namespace(self.plan, self.lab)
         with ThreadPoolExecutor(len(self.plan.nodes)) as pool:
             for _ in pool.map(lambda node: self._create_node(node, base), self.plan.node_names):
                 pass
@@ -50,6 +55,7 @@ class LocalBackend:
             cgroups.kill(self.lab, node)
             self._container(node).unmount()
             cgroups.remove(self.lab, node)
+            network.forget_machine_namespace(self.lab, node)
         network.remove_all(self.plan, self.lab)
         shutil.rmtree(self.directory / "nodes", ignore_errors=True)
 
@@ -57,13 +63,21 @@ class LocalBackend:
         machines = []
         for node in self.plan.nodes:
             running = self.is_running(node.name)
-            cut = running and network.is_cut(self.plan, self.lab, node.name)
+            cut_off = network.cut_networks(self.plan, self.lab, node.name) if running else []
+            cut = bool(cut_off)
             detail = self._boot_state(node.name) if running else "powered off"
-            machines.append(MachineStatus(node.name, running, str(node.address), cut, detail))
+            detail += f"; link cut on {', '.join(cut_off)}" if cut and self.plan.networks else ""
+            detail += "".join(f"; hit {what}" for what in self.limits_hit(node.name))
+            addresses = ", ".join([str(node.address), *(str(i.address) for i in node.interfaces)])
+            machines.append(MachineStatus(node.name, running, addresses, cut, detail))
         router_ok = network.namespace_exists(network.machine_namespace(self.lab, self.plan.router.name))
         machines.append(
             MachineStatus(self.plan.router.name, router_ok, str(self.plan.router.address), False, "gateway namespace")
         )
+        if self.plan.bmc:
+            bmc_ok = network.namespace_exists(network.machine_namespace(self.lab, network.BMC))
+            addresses = ", ".join(str(n.bmc) for n in self.plan.nodes if n.bmc)
+            machines.append(MachineStatus(network.BMC, bmc_ok, addresses, False, "the nodes' virtual BMCs (IPMI over LAN)"))
         return machines
 
     # -- one node -------------------------------------------------------------------------
@@ -72,77 +86,129 @@ class LocalBackend:
     ) -> CommandResult:
         return self._container(node).run(argv, timeout=timeout, stdin=stdin)
 
+    def interactive(self, node: str, argv: Sequence[str]) -> int:
+        """A terminal in the node (halab shell), its standard streams the caller's."""
+        return self._container(node).interactive(argv)
+
     def is_running(self, node: str) -> bool:
         return self._container(node).init_pid() is not None
+
+    def limits_hit(self, node: str) -> list[str]:
+        """The node's limits (plan [limits]) it has run into, in words."""
+        return cgroups.limits_hit(self.lab, node)
 
     def power_off(self, node: str) -> None:
         """A power cut: every process of the node killed at once, no shutdown, cable pulled."""
         self._container(node).power_off()
         # Orphaned sockets would keep the old cable alive for ~100 s: remove it now.
         network.unplug(self.plan, self.lab, node)
+        network.forget_machine_namespace(self.lab, node)
 
     def power_on(self, node: str) -> None:
-        if self.is_running(node):
-            return
-        self._create_node(node, ensure_image().rootfs)
+        # The lab's virtual BMCs (another process) and halab's heal may power on the same node.
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / f"power-{node}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self.is_running(node):
+                self._create_node(node, ensure_image().rootfs)
 
-    def cut_link(self, node: str) -> None:
-        network.cut(self.plan, self.lab, node)
+    def boot_again(self, node: str) -> None:
+        """After the node's own reboot (its nspawn has ended): the old cable and namespace go,
+        then the node boots as after a power-on; a cut cable stays cut."""
+        self.power_off(node)
+        self.power_on(node)
 
-    def heal_link(self, node: str) -> None:
-        network.reconnect(self.plan, self.lab, node)
+    def cut_link(self, node: str, on: str | None = None) -> None:
+        """Cut the node's cable on network `on` (None: every cable it has)."""
+        # A cable stays cut across a power cycle (a fenced node reboots into the same cut).
+        self._cut_marker(node, on).parent.mkdir(parents=True, exist_ok=True)
+        self._cut_marker(node, on).touch()
+        network.cut(self.plan, self.lab, node, on)
+
+    def heal_link(self, node: str, on: str | None = None) -> None:
+        network.reconnect(self.plan, self.lab, node, on)
+        self._cut_marker(node, on).unlink(missing_ok=True)
 
     def client_netns(self) -> str:
         return network.lab_namespace(self.lab)
 
+    def bmc_netns(self) -> str | None:
+        """Where the nodes' virtual BMCs listen (None: this lab has none)."""
+        return network.machine_namespace(self.lab, network.BMC) if self.plan.bmc else None
+
     # -- internals ------------------------------------------------------------------------
     def _container(self, node: str) -> Container:
         self.plan.node(node)
-        return Container(self.lab, node, self.directory / "nodes" / node, network.machine_namespace(self.lab, node))
+        return Container(self.lab, node, self.directory / "nodes" / node)
 
     def _create_node(self, node: str, base: Path) -> None:
+        """Mount, set up, boot, then cable: the node's network namespace is made by nspawn
+        inside the node's user namespace (see container.py), and waits for its cable."""
         plan = self.plan.node(node)
         container = self._container(node)
-        network.create_machine_namespace(self.lab, node)
-        network.plug(
-            self.plan, self.lab, node, interface=plan.interface, mac=plan.mac,
-            address=str(plan.address), gateway=str(self.plan.router.address.ip),
-        )
-        container.mount(base)
+        container.mount(base, self.plan.limits.writable_mib)
         self._first_boot_setup(container)
-        container.boot()
+        cgroups.create(self.lab, node, self.plan.limits)
+        container.boot([plan.interface, *(i.name for i in plan.interfaces)])
+        try:
+            pid = wait_until(container.confined_pid, lambda pid: pid is not None,
+                             what=f"{node}'s container to start in its own namespaces", timeout_s=15, interval_s=0.02)
+        except HalabError as error:
+            raise self._boot_failure(container, error) from None
+        network.attach_machine_namespace(self.lab, node, pid)
+        for interface in plan.interfaces:
+            network.plug(self.plan, self.lab, node, interface=interface.name, mac=interface.mac,
+                         network=interface.network)
+        network.plug(self.plan, self.lab, node, interface=plan.interface, mac=plan.mac)
+        for on in (None, *(i.network for i in plan.interfaces)):
+            if self._cut_marker(node, on).exists():
+                network.cut(self.plan, self.lab, node, on)
         self._wait_booted(container)
+
+    def _cut_marker(self, node: str, on: str | None = None) -> Path:
+        """`cut/<node>` for every cable, `cut/<node>.<network>` for one."""
+        return self.directory / "cut" / (node if on is None else f"{node}.{on}")
 
     def _first_boot_setup(self, container: Container) -> None:
         """Make the layer look like a freshly installed Debian machine of this lab: its name,
-        Debian's default /etc/hosts (127.0.1.1 = hostname, a classic lab mistake to fix), and
-        the units the variant's `apt install` leaves enabled."""
-        marker = container.directory / "upper" / ".halab-setup"
+        Debian's default /etc/hosts (127.0.1.1 = hostname, a classic lab mistake to fix), its
+        interface in /etc/network/interfaces as the installer writes it, apt
+        through the lab's package cache (aptcache.py), and the units the variant's `apt install` leaves enabled."""
+        marker = container.upper / ".halab-setup"
         if marker.exists():
             return
         etc = container.root / "etc"
         (etc / "hostname").write_text(container.node + "\n")
         (etc / "hosts").write_text(debian_hosts(container.node))
+        node = self.plan.node(container.node)
+        (etc / "network/interfaces").write_text(debian_interfaces(
+            node.interface, str(node.address), str(self.plan.router.address.ip),
+            further=[(i.name, str(i.address)) for i in node.interfaces]))
+        (etc / "apt/apt.conf.d/01proxy").write_text(aptcache.proxy_conf(str(self.plan.router.address.ip)))
         if self.plan.enable_at_install:
             host(["systemctl", f"--root={container.root}", "enable", *self.plan.enable_at_install])
         marker.write_text("")
+        # Written by host root: given to the node's root, as if the node had written them.
+        idmap.shift_new_files(container.upper, container.root, container.uid_shift)
 
     def _wait_booted(self, container: Container) -> None:
         try:
-            wait_until(container.init_pid, lambda pid: pid is not None, what=f"{container.node}'s systemd to start",
-                       timeout_s=15, interval_s=0.05)
             wait_until(
                 lambda: container.run(["systemctl", "is-system-running"], timeout=10).stdout.strip(),
                 lambda state: state in ("running", "degraded"),
                 what=f"{container.node} to finish booting", timeout_s=BOOT_TIMEOUT_S, interval_s=0.1,
             )
         except HalabError as error:
-            console = container.console_log.read_text(errors="replace")[-1500:] if container.console_log.exists() else ""
-            raise HalabError(
-                f"node {container.node} did not finish booting ({error})",
-                evidence=console,
-                fix=f"read {container.console_log}; `halab down` removes the half-built lab",
-            ) from None
+            raise self._boot_failure(container, error) from None
+
+    @staticmethod
+    def _boot_failure(container: Container, error: HalabError) -> HalabError:
+        console = container.console_log.read_text(errors="replace")[-1500:] if container.console_log.exists() else ""
+        return HalabError(
+            f"node {container.node} did not finish booting ({error})",
+            evidence=console,
+            fix=f"read {container.console_log}; `halab down` removes the half-built lab",
+        )
 
     def _boot_state(self, node: str) -> str:
         result = self._container(node).run(["systemctl", "is-system-running"], timeout=10)

@@ -110,16 +110,18 @@ class SshBackend:
             raise HalabError(f"{node} does not answer over SSH, and the ssh backend cannot power it on",
                              fix="start the machine by hand (VirtualBox, the hypervisor), then halab heal")
 
-    def cut_link(self, node: str) -> None:
-        """Schedule the heal on the node, then cut its cluster interface but for our SSH."""
+    def cut_link(self, node: str, on: str | None = None) -> None:
+        """Schedule the heal on the node, then cut its interface on the lab subnet (or on network
+        `on` of the plan) but for our SSH."""
         connection = self._node(node)
         peer = linkcut.SshPeer.parse(connection.execute('echo "$SSH_CONNECTION"', timeout=15).check().stdout)
-        address = self.plan.node(node).address.ip
+        planned = self.plan.node(node)
+        address = planned.interface_on(on).address.ip if on else planned.address.ip
         shown = self.run(node, linkcut.interface_argv(address), timeout=15).check().stdout
         interface = linkcut.parse_interface(shown, address)
         self.run(node, linkcut.cut_argv(), stdin=linkcut.ruleset(interface, peer), timeout=30).check()
 
-    def heal_link(self, node: str) -> None:
+    def heal_link(self, node: str, on: str | None = None) -> None:
         """Undo the cut; should the node not answer (our SSH cut too), wait for its own heal."""
         wait_until(
             lambda: self.is_running(node), bool, what=f"{node} to answer over SSH again (it heals itself "
@@ -127,6 +129,9 @@ class SshBackend:
             fix=f"on {node}: nft delete table inet {linkcut.TABLE}; nft delete table arp {linkcut.TABLE}",
         )
         self.run(node, linkcut.heal_argv(), timeout=30).check()
+
+    def bmc_netns(self) -> None:
+        return None  # virtual BMCs run on the local backend only
 
     def client_netns(self) -> str | None:
         return self.inventory.netns

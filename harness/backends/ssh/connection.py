@@ -24,7 +24,7 @@ import paramiko
 
 from halab.backends.netns import connect_in
 from halab.command import NODE_ENV, CommandResult, CommandTimeout
-from halab.errors import HalabError
+from halab.errors import HalabError, NotObserved
 
 CONNECT_TIMEOUT_S = 8.0
 KEEPALIVE_S = 5
@@ -94,7 +94,7 @@ class NodeConnection:
                                  fix=f"is {self.login.address} still reachable? halab status") from None
         except (paramiko.SSHException, OSError) as error:
             self.close()
-            raise HalabError(f"on {self.login.name}: the SSH connection to {self.target} broke ({error})",
+            raise NotObserved(f"on {self.login.name}: the SSH connection to {self.target} broke ({error})",
                              fix="halab status shows whether the node answers") from None
         finally:
             channel.close()
@@ -191,7 +191,7 @@ class NodeConnection:
             return self._session()
         except (paramiko.SSHException, OSError) as error:
             self.close()
-            raise HalabError(f"{self.login.name}: cannot open a session on {self.target} ({error})",
+            raise NotObserved(f"{self.login.name}: cannot open a session on {self.target} ({error})",
                              fix="halab status shows whether the node answers") from None
 
     def _session(self) -> paramiko.Channel:

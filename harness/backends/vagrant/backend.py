@@ -125,6 +125,10 @@ class VagrantBackend:
 
     # -- the lab as a whole ---------------------------------------------------------------
     def preflight(self) -> None:
+        if self.plan.networks:
+            raise HalabError(f"the Vagrant backend does not cable a plan's further networks yet "
+                             f"({', '.join(n.name for n in self.plan.networks)} in lab {self.plan.name})",
+                             fix="run this lab on the local backend (--backend local)")
         needed = ["vagrant"] + (["virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "dnsmasq"]
                                 if self.libvirt else ["VBoxManage"])
         missing = [tool for tool in needed if shutil.which(tool) is None]
@@ -209,13 +213,16 @@ class VagrantBackend:
             fix=f"halab status; virsh -c '{self.libvirt.uri if self.libvirt else ''}' console {self._vm(node)}",
         )
 
-    def cut_link(self, node: str) -> None:
+    def cut_link(self, node: str, on: str | None = None) -> None:
         machine = self.machines[node]
         host(self.hypervisor.set_link(self._vm(node), machine.mac, up=False))
 
-    def heal_link(self, node: str) -> None:
+    def heal_link(self, node: str, on: str | None = None) -> None:
         machine = self.machines[node]
         host(self.hypervisor.set_link(self._vm(node), machine.mac, up=True))
+
+    def bmc_netns(self) -> None:
+        return None  # virtual BMCs run on the local backend only
 
     def client_netns(self) -> str | None:
         """On libvirt, the lab namespace holds the lab bridge and the client address; with

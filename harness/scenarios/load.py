@@ -1,0 +1,129 @@
+"""`labs/<variant>/scenarios.toml`: the lab's scenarios, checked against its plan before
+anything is touched. Each mistake is one line naming the scenario and step.
+
+    [[scenario]]
+    id = "migration-threshold"
+    title = "Apache killed until it moves"
+    [[scenario.step]]
+    do = "kill-apache"
+    times = 3
+    expect = { runs_on = "other", fail_count = { home = 3 } }
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from halab.errors import HalabError
+from halab.plan import LabPlan
+from halab.scenarios.model import ACTIONS, FAILURE_TIMEOUT, NODE_ACTIONS, NOWHERE, ROLES, Expect, Scenario, Step
+
+FILE = "scenarios.toml"
+# What each stack can be asked to do. Heartbeat v1 keeps no fail-count and no constraints, and
+# has no scheduler to ask for a prediction: its scenarios are not supported yet.
+CAPABLE = {"pacemaker": frozenset(ACTIONS), "heartbeat": frozenset()}
+_EXPECT_KEYS = {"runs_on", "fail_count", "max_downtime_s", "move_constraint"}
+_STEP_KEYS = {"do", "node", "wait", "times", "expect"}
+_SCENARIO_KEYS = {"id", "title", "resource", "hint", "fix", "step"}
+
+
+def scenarios_file(plan: LabPlan) -> Path:
+    return plan.folder / FILE
+
+
+def load_scenarios(plan: LabPlan, path: Path | None = None) -> tuple[Scenario, ...]:
+    """The lab's scenarios (none when it has no scenarios file)."""
+    path = path or scenarios_file(plan)
+    if not path.exists():
+        return ()
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise HalabError(f"{path}: not valid TOML ({error})", fix="see the example in README (Scenarios)") from None
+    raw = data.get("scenario", [])
+    if not isinstance(raw, list) or set(data) - {"scenario"}:
+        raise HalabError(f"{path}: expected only [[scenario]] tables", fix="see the example in README (Scenarios)")
+    scenarios = tuple(_scenario(item, plan, f"{path.name}: scenario {index}") for index, item in enumerate(raw, 1))
+    ids = [s.id for s in scenarios]
+    doubled = sorted({i for i in ids if ids.count(i) > 1})
+    if doubled:
+        raise HalabError(f"{path.name}: scenario id {doubled[0]!r} is used twice", fix="give each scenario its own id")
+    return scenarios
+
+
+def _scenario(raw: Any, plan: LabPlan, where: str) -> Scenario:
+    if not isinstance(raw, dict):
+        raise HalabError(f"{where}: a scenario is a table")
+    _only(raw, _SCENARIO_KEYS, where)
+    ident = raw.get("id")
+    if not isinstance(ident, str) or not ident.replace("-", "").isalnum():
+        raise HalabError(f"{where}: needs an id of letters, digits and dashes, e.g. id = \"migration-threshold\"")
+    where = f"{where.split(':')[0]}: scenario {ident}"
+    steps: list[Step] = []
+    for index, step in enumerate(raw.get("step", []), 1):
+        steps += _steps(step, plan, f"{where}, step {index}")
+    if not steps:
+        raise HalabError(f"{where}: has no [[scenario.step]]", fix="add at least one step, e.g. do = \"kill-apache\"")
+    return Scenario(ident, str(raw.get("title", ident)), tuple(steps), str(raw.get("resource", "")),
+                    str(raw.get("hint", "")), str(raw.get("fix", "")), where)
+
+
+def _steps(raw: Any, plan: LabPlan, where: str) -> list[Step]:
+    """One step, or `times` copies of it (the expectation is checked after the last)."""
+    if not isinstance(raw, dict):
+        raise HalabError(f"{where}: a step is a table")
+    _only(raw, _STEP_KEYS, where)
+    action = raw.get("do")
+    if action not in ACTIONS:
+        raise HalabError(f"{where}: no step called {action!r}", fix=f"choose one of: {', '.join(ACTIONS)}")
+    if action not in CAPABLE[plan.stack]:
+        raise HalabError(f"{where}: the {plan.stack} stack cannot do {action!r}",
+                         fix=f"scenarios need Pacemaker (fail-counts, constraints, its scheduler's prediction); "
+                             f"this lab runs {plan.stack}")
+    node = str(raw.get("node", ""))
+    if node and node not in ROLES and node not in plan.node_names:
+        raise HalabError(f"{where}: no node called {node!r} in this lab",
+                         fix=f"say home, other, or one of: {', '.join(plan.node_names)}")
+    if action in NODE_ACTIONS - {"kill-apache"} and not node:
+        raise HalabError(f"{where}: {action} needs a node", fix='add node = "home" (or "other", or a node name)')
+    wait = raw.get("wait", "")
+    if action == "wait":
+        if wait != FAILURE_TIMEOUT and not (isinstance(wait, (int, float)) and 0 < wait <= 3600):
+            raise HalabError(f"{where}: wait must be \"failure-timeout\" or a number of seconds (1 to 3600), got {wait!r}")
+    elif wait:
+        raise HalabError(f"{where}: only a wait step takes wait =")
+    times = raw.get("times", 1)
+    if not isinstance(times, int) or not 1 <= times <= 20:
+        raise HalabError(f"{where}: times must be a whole number from 1 to 20, got {times!r}")
+    expect = _expect(raw.get("expect", {}), plan, where)
+    return [Step(action, node, str(wait), expect if count == times else Expect(), count, times)
+            for count in range(1, times + 1)]
+
+
+def _expect(raw: Any, plan: LabPlan, where: str) -> Expect:
+    if not isinstance(raw, dict):
+        raise HalabError(f"{where}: expect is a table, e.g. expect = {{ runs_on = \"other\" }}")
+    _only(raw, _EXPECT_KEYS, f"{where}, expect")
+    places = (*ROLES, *plan.node_names)
+    runs_on = raw.get("runs_on")
+    if runs_on is not None and runs_on not in (*places, NOWHERE):
+        raise HalabError(f"{where}: runs_on {runs_on!r} is not a node of this lab",
+                         fix=f"say home, other, nowhere, or one of: {', '.join(plan.node_names)}")
+    counts = raw.get("fail_count", {})
+    if not isinstance(counts, dict) or any(k not in places or not isinstance(v, int) or v < 0 for k, v in counts.items()):
+        raise HalabError(f"{where}: fail_count maps home/other (or node names) to counts, e.g. {{ home = 3 }}, got {counts!r}")
+    downtime = raw.get("max_downtime_s")
+    if downtime is not None and not (isinstance(downtime, (int, float)) and downtime >= 0):
+        raise HalabError(f"{where}: max_downtime_s must be a number of seconds, got {downtime!r}")
+    constraint = raw.get("move_constraint")
+    if constraint is not None and not isinstance(constraint, bool):
+        raise HalabError(f"{where}: move_constraint must be true or false, got {constraint!r}")
+    return Expect(runs_on, tuple(sorted(counts.items())), None if downtime is None else float(downtime), constraint)
+
+
+def _only(raw: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise HalabError(f"{where}: unknown key {unknown[0]!r}", fix=f"known keys: {', '.join(sorted(known))}")
