@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from halab.errors import HalabError
+from halab.inputs import inside, read_text, seconds, text, unique
 from halab.paths import labs_dir
 
 # What a client saw after a fault: served by the other node, by the same node after a restart,
@@ -151,32 +152,64 @@ def is_path(name_or_path: str | Path) -> bool:
     return isinstance(name_or_path, Path) or "/" in name_or_path or name_or_path.endswith(".toml")
 
 
+PLAN_KEYS = ("title", "stack", "tool", "document", "subnet", "vip", "client", "enable_at_install",
+             "start_allowance_s", "router", "nodes", "expect", "limits", "bmc", "networks")
+NODE_KEYS = ("name", "address", "interface", "mac", "page_marker", "bmc", "interfaces")
+EXPECT_KEYS = ("outcomes", "why")
+
+
 def load_plan(name_or_path: str | Path) -> LabPlan:
     """Load a bundled lab by name (pcs, crmsh, heartbeat), or one's own by the path of its
-    plan.toml or folder (./mylab)."""
+    plan.toml or folder (./mylab). Any mistake is one line: the file, the key, the value and
+    what is allowed, before anything is touched."""
     if is_path(name_or_path):
         path = Path(name_or_path)
         path = path / "plan.toml" if path.is_dir() else path
     else:
         path = labs_dir() / str(name_or_path) / "plan.toml"
-    if not path.is_file():
+    if not path.exists():
         raise HalabError(
             f"no lab called {str(name_or_path)!r} (looked for {path})",
             fix=f"choose one of: {', '.join(available_labs()) or 'none found'}",
         )
+    text = read_text(path, "lab plan")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise HalabError(f"{path} is not valid TOML: {error}", fix="correct the plan at that line") from None
     try:
         return _parse(data, path)
+    except HalabError as error:
+        raise HalabError(f"{path}: {error.what}", fix=error.fix or "compare with labs/pcs/plan.toml") from None
     except (KeyError, TypeError, ValueError) as error:
         detail = f"missing key {error}" if isinstance(error, KeyError) else str(error)
         raise HalabError(f"{path}: {detail}", fix="compare with labs/pcs/plan.toml") from None
 
 
+def _get(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str, default: Any = ...) -> Any:
+    """table[key], of the given TOML type; `where` names the table (nodes[1], router) for the message."""
+    name = f"{where}.{key}" if where else key
+    if key not in table:
+        if default is not ...:
+            return default
+        raise ValueError(f"missing key {name!r}")
+    value = table[key]
+    if kind is str:
+        return text(value, name)
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ValueError(f"{name} = {value!r}: must be {_KIND_WORDS.get(kind, 'something else')}")
+    if not isinstance(value, kind):
+        raise ValueError(f"{name} = {value!r}: must be {_KIND_WORDS.get(kind, 'something else')}")
+    return value
+
+
+_KIND_WORDS: dict[Any, str] = {dict: "a table ([name] or { key = value })", list: "a list ([...])",
+                               (int, float): "a number", bool: "true or false"}
+
+
 def _parse(data: dict[str, Any], path: Path) -> LabPlan:
-    subnet = IPv4Network(data["subnet"])
+    _known_keys(data, "the plan", PLAN_KEYS, required=False)
+    subnet = IPv4Network(_get(data, "subnet", ""))
     prefix = subnet.prefixlen
     networks = _networks(data.get("networks", []), subnet)
 
@@ -186,70 +219,100 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
             raise ValueError(f"{what} {value} is not a host address of the lab subnet {subnet}")
         return address
 
-    nodes = tuple(
-        NodePlan(
-            name=_checked_name(raw["name"]),
-            address=on_subnet(raw["address"], f"node {raw['name']}"),
-            interface=_checked_interface(raw["interface"]),
-            mac=_checked_mac(raw["mac"]),
-            page_marker=raw["page_marker"],
-            bmc=on_subnet(raw["bmc"], f"the BMC of {raw['name']}") if "bmc" in raw else None,
+    raw_nodes = _get(data, "nodes", "", list)
+    nodes = []
+    for index, raw in enumerate(raw_nodes):
+        where = f"nodes[{index}]"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where} = {raw!r}: each node is a table ([[nodes]] with {', '.join(NODE_KEYS[:5])})")
+        _known_keys(raw, where, NODE_KEYS, required=False)
+        name = _get(raw, "name", where)
+        nodes.append(NodePlan(
+            name=_checked_name(name),
+            address=on_subnet(_get(raw, "address", where), f"node {name}"),
+            interface=_checked_interface(_get(raw, "interface", where)),
+            mac=_checked_mac(_get(raw, "mac", where)),
+            page_marker=_page_marker(_get(raw, "page_marker", where), where),
+            bmc=on_subnet(_get(raw, "bmc", where), f"the BMC of {name}") if "bmc" in raw else None,
             interfaces=_interfaces(raw, index, networks),
-        )
-        for index, raw in enumerate(data["nodes"])
-    )
+        ))
     if len(nodes) != 2:
         raise ValueError(f"a lab has exactly two nodes, this plan has {len(nodes)}")
-    router = RouterPlan(_checked_name(data["router"]["name"]), on_subnet(data["router"]["address"], "router"))
-    vip = on_subnet(data["vip"], "VIP").ip
-    client = on_subnet(data["client"], "client")
-    used = [n.address.ip for n in nodes] + [router.address.ip, vip, client.ip] + [n.bmc.ip for n in nodes if n.bmc]
-    used += [i.address.ip for n in nodes for i in n.interfaces]
-    if len(set(used)) != len(used):
-        raise ValueError(f"two of the lab's addresses are equal: {', '.join(map(str, used))}")
-    names = [n.name for n in nodes] + [router.name]
-    if len(set(names)) != len(names):
-        raise ValueError(f"two machines share a name: {', '.join(names)}")
-    macs = [n.mac for n in nodes] + [i.mac for n in nodes for i in n.interfaces]
-    if len(set(macs)) != len(macs):
-        raise ValueError(f"two interfaces share a MAC address: {', '.join(macs)}")
-    if len({n.page_marker for n in nodes}) != len(nodes):
-        raise ValueError("each node needs its own page_marker, or nobody can tell who answered")
+    raw_router = _get(data, "router", "", dict)
+    router = RouterPlan(_checked_name(_get(raw_router, "name", "router")),
+                        on_subnet(_get(raw_router, "address", "router"), "router"))
+    vip = on_subnet(_get(data, "vip", ""), "VIP").ip
+    client = on_subnet(_get(data, "client", ""), "client")
+    unique([*((f"nodes[{i}].name", f"nodes[{i}]", n.name) for i, n in enumerate(nodes)),
+            ("router.name", "router", router.name)], "", "every machine needs its own name")
+    unique([*((f"nodes[{i}].address", n.name, str(n.address.ip)) for i, n in enumerate(nodes)),
+            ("router.address", "the router", str(router.address.ip)), ("vip", "the VIP", str(vip)),
+            ("client", "the client", str(client.ip)),
+            *((f"nodes[{i}].bmc", f"{n.name}'s BMC", str(n.bmc.ip)) for i, n in enumerate(nodes) if n.bmc),
+            *((f"nodes[{i}].interfaces[{j}].address", f"{n.name}'s {f.name}", str(f.address.ip))
+              for i, n in enumerate(nodes) for j, f in enumerate(n.interfaces))],
+           "", "every machine, the VIP and the client need their own address")
+    unique([*((f"nodes[{i}].mac", n.name, n.mac) for i, n in enumerate(nodes)),
+            *((f"nodes[{i}].interfaces[{j}].mac", f"{n.name}'s {f.name}", f.mac)
+              for i, n in enumerate(nodes) for j, f in enumerate(n.interfaces))],
+           "", "every node needs its own MAC (one MAC on two nodes: they cannot reach each other)")
+    unique([(f"nodes[{i}].page_marker", n.name, n.page_marker) for i, n in enumerate(nodes)],
+           "", "each node needs its own page_marker, or nobody can tell who answered")
     expectations = []
-    for fault, raw in sorted(data.get("expect", {}).items()):
-        outcomes = tuple(raw["outcomes"])
+    raw_expect = _get(data, "expect", "", dict, {})
+    from halab.faults import FAULTS  # here: the fault catalogue reads plans itself
+
+    for fault, raw in sorted(raw_expect.items()):
+        where = f"expect.{fault}"
+        if fault not in FAULTS:
+            raise HalabError(f"[{where}]: there is no fault called {fault!r}",
+                             fix=f"name one of: {', '.join(FAULTS)}")
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where} = {raw!r}: must be a table with outcomes = [...] and why = \"...\"")
+        _known_keys(raw, where, EXPECT_KEYS, required=False)
+        outcomes = tuple(_get(raw, "outcomes", where, list))
         unknown = [o for o in outcomes if o not in OUTCOMES]
         if unknown or not outcomes:
             raise ValueError(f"expect.{fault}: outcomes must be among {', '.join(OUTCOMES)}, got {outcomes}")
-        expectations.append((fault, FaultExpectation(outcomes, raw.get("why", ""))))
-    stack = data["stack"]
+        expectations.append((fault, FaultExpectation(outcomes, _get(raw, "why", where, default=""))))
+    stack = _get(data, "stack", "")
     if stack not in ("pacemaker", "heartbeat"):
         raise ValueError(f"stack must be pacemaker or heartbeat, not {stack!r}")
-    tool = data.get("tool", "heartbeat" if stack == "heartbeat" else "pcs")
+    tool = _get(data, "tool", "", default="heartbeat" if stack == "heartbeat" else "pcs")
     if tool not in TOOLS[stack]:
         raise ValueError(f"tool must be {' or '.join(TOOLS[stack])} for a {stack} lab, not {tool!r}")
-    document = path.parent / data["document"]
+    document = inside(path.parent, _get(data, "document", ""), "document")
     if not document.is_file():
-        raise ValueError(f"the lab document {document} does not exist")
+        raise ValueError(f"the lab document {document} does not exist (or is not a regular file)")
+    enable = _get(data, "enable_at_install", "", list, [])
+    for index, unit in enumerate(enable):
+        if not isinstance(unit, str) or not re.fullmatch(r"[A-Za-z0-9@._-]+", unit):
+            raise ValueError(f"enable_at_install[{index}] = {unit!r}: must be a unit name, e.g. \"apache2\"")
     return LabPlan(
         name=path.parent.name,
-        title=data["title"],
+        title=_get(data, "title", ""),
         stack=stack,
         folder=path.parent,
         document=document,
         subnet=subnet,
         vip=vip,
         client=client,
-        nodes=nodes,
+        nodes=tuple(nodes),
         router=router,
-        enable_at_install=tuple(data.get("enable_at_install", ())),
-        start_allowance_s=float(data.get("start_allowance_s", 5.0)),
+        enable_at_install=tuple(enable),
+        start_allowance_s=seconds(data.get("start_allowance_s", 5.0), "start_allowance_s", maximum=3600, zero=True),
         expectations=tuple(expectations),
-        limits=_limits(data.get("limits", {})),
+        limits=_limits(_get(data, "limits", "", dict, {})),
         tool=tool,
-        bmc=_bmc(data.get("bmc"), nodes),
+        bmc=_bmc(_get(data, "bmc", "", dict, None), tuple(nodes)),
         networks=networks,
     )
+
+
+def _page_marker(value: str, where: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{where}.page_marker = {value!r}: must be text the node's page holds, e.g. \"node1\"")
+    return value
 
 
 def _networks(raw: Any, lan: IPv4Network) -> tuple[NetworkPlan, ...]:
@@ -260,11 +323,11 @@ def _networks(raw: Any, lan: IPv4Network) -> tuple[NetworkPlan, ...]:
     for index, entry in enumerate(raw):
         key = f"networks[{index}]"
         _known_keys(entry, key, NETWORK_KEYS)
-        name = entry["name"]
-        if not isinstance(name, str) or not _NETWORK.match(name) or name == PRIMARY_NETWORK:
+        name = text(entry["name"], f"{key}.name")
+        if not _NETWORK.match(name) or name == PRIMARY_NETWORK:
             raise ValueError(f"{key}.name = {name!r}: 1-10 lower-case letters and digits, starting with a letter, "
                              f"not {PRIMARY_NETWORK!r} (the lab subnet's own)")
-        subnet = IPv4Network(entry["subnet"])
+        subnet = IPv4Network(text(entry["subnet"], f"{key}.subnet"))
         clash = next((n.name for n in networks if n.subnet.overlaps(subnet) or n.name == name), None)
         if subnet.overlaps(lan) or clash:
             raise ValueError(f"{key} ({name}, {subnet}) overlaps or shares a name with "
@@ -283,6 +346,8 @@ def _interfaces(raw_node: dict[str, Any], index: int, networks: tuple[NetworkPla
     for number, entry in enumerate(raw):
         key = f"nodes[{index}].interfaces[{number}]"
         _known_keys(entry, key, INTERFACE_KEYS)
+        for field in INTERFACE_KEYS:
+            text(entry[field], f"{key}.{field}")
         network = next((n for n in networks if n.name == entry["network"]), None)
         if network is None:
             raise ValueError(f"{key}.network = {entry['network']!r}: must name one of the plan's [[networks]] "
@@ -304,11 +369,11 @@ def _interfaces(raw_node: dict[str, Any], index: int, networks: tuple[NetworkPla
     return tuple(sorted(interfaces, key=lambda i: [n.name for n in networks].index(i.network)))
 
 
-def _known_keys(entry: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
+def _known_keys(entry: dict[str, Any], key: str, allowed: tuple[str, ...], required: bool = True) -> None:
     unknown = sorted(set(entry) - set(allowed))
     if unknown:
         raise ValueError(f"{key} has no key {unknown[0]!r} (keys: {', '.join(allowed)})")
-    missing = [k for k in allowed if k not in entry]
+    missing = [k for k in allowed if k not in entry] if required else []
     if missing:
         raise ValueError(f"{key} lacks the key {missing[0]!r} (keys: {', '.join(allowed)})")
 

@@ -159,7 +159,7 @@ def write_plan(rebuild: RebuildPlan, variant: LabPlan, folder: Path) -> LabPlan:
     q = json.dumps  # a JSON string is a TOML basic string
     lines = [
         f"title = {q(variant.title + ' (rebuilt from a submission)')}", f"stack = {q(variant.stack)}", f"tool = {q(variant.tool)}",
-        f"document = {q(str(variant.document.resolve()))}", f"subnet = {q(str(rebuild.subnet))}",
+        f"document = {q(variant.document.name)}", f"subnet = {q(str(rebuild.subnet))}",
         f"vip = {q(str(rebuild.vip))}", f"client = {q(str(rebuild.client))}", "enable_at_install = []",
         f"start_allowance_s = {variant.start_allowance_s}", "",
         "[router]", f"name = {q(variant.router.name if variant.router.name not in [n.name for n in rebuild.nodes] else 'gateway')}",
@@ -173,6 +173,8 @@ def write_plan(rebuild: RebuildPlan, variant: LabPlan, folder: Path) -> LabPlan:
     folder = folder / variant.name  # the folder's name is the plan's name: the variant
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "plan.toml").write_text("\n".join(lines))
+    # The variant's document beside the plan: a plan names only files inside its own folder.
+    (folder / variant.document.name).write_bytes(variant.document.read_bytes())
     scenarios = scenarios_file(variant)
     if scenarios.exists():  # the rubric's scenario checks read the lab's scenarios beside its plan
         (folder / scenarios.name).write_bytes(scenarios.read_bytes())

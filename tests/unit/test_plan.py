@@ -35,7 +35,7 @@ def test_unknown_lab_names_the_available_ones() -> None:
     ("old", "new", "message"),
     [
         ('vip = "192.168.56.100"', 'vip = "10.0.0.1"', "not a host address of the lab subnet"),
-        ('address = "192.168.56.20"', 'address = "192.168.56.10"', "two of the lab's addresses are equal"),
+        ('address = "192.168.56.20"', 'address = "192.168.56.10"', r"nodes\[1\].address = '192.168.56.10' is already node1's"),
         ('mac = "52:54:00:56:00:20"', 'mac = "53:54:00:56:00:20"', "unicast"),
         ('page_marker = "node2"', 'page_marker = "node1"', "own page_marker"),
         ('outcomes = ["failover"]', 'outcomes = ["moves"]', "outcomes must be among"),
@@ -71,7 +71,7 @@ def test_the_fencing_plan_gives_each_node_a_bmc_on_the_lab_subnet() -> None:
     "old,new,message",
     [
         ('bmc = "192.168.56.21"', 'bmc = "10.0.0.21"', "BMC of node2 10.0.0.21 is not a host address of the lab subnet"),
-        ('bmc = "192.168.56.21"', 'bmc = "192.168.56.10"', "two of the lab's addresses are equal"),
+        ('bmc = "192.168.56.21"', 'bmc = "192.168.56.10"', "nodes[1].bmc = '192.168.56.10' is already node1's"),
         ('bmc = "192.168.56.21"\n', "\n", "every node needs its bmc address"),
         ('password = "halab-ipmi"', 'password = "a-password-longer-than-16"', "password must be 1-16 characters"),
         ('[bmc]\nusername = "fence"\npassword = "halab-ipmi"\n', "", "have a bmc address but the plan has no [bmc]"),
@@ -113,8 +113,8 @@ def test_the_labs_without_a_second_network_still_load_with_none(lab: str) -> Non
                                       r"\[\[networks\]\] \(cluster\)"),
         ('address = "192.168.57.20"', 'address = "192.168.58.20"', r"nodes\[1\].interfaces\[0\].address = "
                                                                    "'192.168.58.20' is not a host address of cluster"),
-        ('address = "192.168.57.20"', 'address = "192.168.57.10"', "two of the lab's addresses are equal"),
-        ('mac = "52:54:00:57:00:20"', 'mac = "52:54:00:56:00:20"', "two interfaces share a MAC address"),
+        ('address = "192.168.57.20"', 'address = "192.168.57.10"', "is already node1's eth1's; every machine"),
+        ('mac = "52:54:00:57:00:20"', 'mac = "52:54:00:56:00:20"', "is already node2's; every node needs its own MAC"),
         ('name = "eth1"\naddress = "192.168.57.20"', 'name = "eth0"\naddress = "192.168.57.20"',
          r"nodes\[1\]: two interfaces are both named 'eth0'"),
         ('mac = "52:54:00:57:00:20"\n', "", r"nodes\[1\].interfaces\[0\] lacks the key 'mac'"),
