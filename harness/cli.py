@@ -260,10 +260,10 @@ def _config(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from halab.plan import load_plan
-    from halab.run import expected_faults, run_lab
+    from halab.run import checked_faults, expected_faults, run_lab
 
     plan = load_plan(args.lab)
-    faults = args.faults.split(",") if args.faults else expected_faults(plan)
+    faults = checked_faults(args.faults) if args.faults else expected_faults(plan)  # before the bring-up
     result = run_lab(plan, args.name or plan.name, faults, keep=args.keep, backend_kind=args.settings.backend,
                      options=_backend_options(args))
     print(result.table)
@@ -580,6 +580,7 @@ def _grade_submissions(args: argparse.Namespace) -> int:
     from halab.submissions import find_archives, grade_batch
     from halab.submissions.shard import parse_shard, share, write_manifest
 
+    archives = find_archives(args.submissions)  # an empty folder is bad input: said before anything runs
     require_privileges()
     rubrics = {}
     for path in args.rubric or []:
@@ -590,7 +591,6 @@ def _grade_submissions(args: argparse.Namespace) -> int:
     out = args.settings.reports  # -o is the class's folder; otherwise one named after the submissions' in it
     if args.reports is None:
         out = out / (args.submissions.name.split(".")[0] or "submissions")
-    archives = find_archives(args.submissions)
     shard = parse_shard(args.shard) if args.shard else None
     mine = share(archives, *shard) if shard else archives
     outcomes = grade_batch(mine, out, rubrics=rubrics, parallel=args.settings.parallel,

@@ -172,9 +172,9 @@ def load_plan(name_or_path: str | Path) -> LabPlan:
             f"no lab called {str(name_or_path)!r} (looked for {path})",
             fix=f"choose one of: {', '.join(available_labs()) or 'none found'}",
         )
-    text = read_text(path, "lab plan")
+    source = read_text(path, "lab plan")
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as error:
         raise HalabError(f"{path} is not valid TOML: {error}", fix="correct the plan at that line") from None
     try:

@@ -172,6 +172,16 @@ def run_lab(
     return RunResult(runs, fault_table(runs), path)
 
 
+def checked_faults(names: str) -> list[str]:
+    """`--faults A,B` as fault names, every one known: said before anything is brought up."""
+    faults = [name.strip() for name in names.split(",")]
+    unknown = [name for name in faults if name not in FAULTS]
+    if unknown:
+        raise HalabError(f"--faults {names}: there is no fault called {unknown[0]!r}",
+                         fix=f"choose among: {', '.join(FAULTS)} (comma-separated, e.g. --faults kill-apache,power-off)")
+    return faults
+
+
 def expected_faults(plan: LabPlan) -> list[str]:
     """The fault matrix of a lab: every fault its plan says something about, in catalogue order."""
     return [name for name in FAULTS if plan.expectation(name)]

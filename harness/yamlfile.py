@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from halab.errors import HalabError
+from halab.inputs import read_text
 
 LINE = "__line__"  # the key under which every mapping carries the line it starts on
 
@@ -50,8 +51,4 @@ def parse_yaml(text: str, source: str) -> Any:
 
 def load_yaml(path: Path, what: str) -> Any:
     """`what` names the file for people (rubric, inventory) when it cannot be read."""
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise HalabError(f"cannot read the {what} {path}: {error.strerror}") from None
-    return parse_yaml(text, str(path))
+    return parse_yaml(read_text(path, what), str(path))

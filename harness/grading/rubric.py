@@ -21,12 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from halab.errors import HalabError
+from halab.inputs import number
 from halab.yamlfile import LINE, load_yaml
 
 ITEM_KEYS = {"id", "points", "with", "partial", "requires", "hidden"}
+MAX_POINTS = 1000  # points of one check
+MAX_BUDGETS = 100  # partial credit: downtime within at most this many times the budget
 
 
 @dataclass(frozen=True)
@@ -114,18 +117,27 @@ def _item(raw: Any, path: Path) -> RubricItem:
         _refuse(path, line, f"unknown key {', '.join(sorted(unknown))}", fix=f"use {', '.join(sorted(ITEM_KEYS))}")
     if not isinstance(raw.get("id"), str):
         _refuse(path, line, "an entry has no id")
-    points = raw.get("points")
-    if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
-        _refuse(path, line, f"{raw['id']}: points must be a number >= 0, not {points!r}")
+    points = _number(raw.get("points"), path, line, f"{raw['id']}: points", 0, MAX_POINTS)
     partial = []
-    for step in raw.get("partial", []) or []:
-        step.pop(LINE, None)
+    steps = raw.get("partial", []) or []
+    if not isinstance(steps, list):
+        _refuse(path, line, f"{raw['id']}: partial: must be a list of {{downtime_within: N, credit: 0..1}}")
+    for step in steps:
+        if isinstance(step, dict):
+            step.pop(LINE, None)
+        if not isinstance(step, dict) or set(step) != {"downtime_within", "credit"}:
+            _refuse(path, line, f"{raw['id']}: partial entries are {{downtime_within: N, credit: 0..1}}, "
+                    f"not {step!r}")
+        within = _number(step["downtime_within"], path, line, f"{raw['id']}: partial downtime_within", 0, MAX_BUDGETS)
+        if within == 0:
+            _refuse(path, line, f"{raw['id']}: partial downtime_within = 0: a multiple of the budget must be more than 0")
         try:
-            partial.append(Partial(float(step["downtime_within"]), float(step["credit"])))
-        except (KeyError, TypeError, ValueError):
-            _refuse(path, line, f"{raw['id']}: partial entries are {{downtime_within: N, credit: 0..1}}")
-        if not 0 <= partial[-1].credit <= 1:
-            _refuse(path, line, f"{raw['id']}: a credit is a share of the points, between 0 and 1")
+            credit = _number(step["credit"], path, line, f"{raw['id']}: partial credit", 0, 1)
+        except HalabError as error:
+            raise HalabError(f"{error.what} (a credit is a share of the points, between 0 and 1)", fix=error.fix) from None
+        partial.append(Partial(within, credit))
+    if not isinstance(raw.get("hidden", False), bool):
+        _refuse(path, line, f"{raw['id']}: hidden = {raw['hidden']!r}: must be true or false")
     params = raw.get("with") or {}
     if not isinstance(params, dict):
         _refuse(path, line, f"{raw['id']}: with: must be a mapping of parameters")
@@ -138,5 +150,13 @@ def _item(raw: Any, path: Path) -> RubricItem:
                       bool(raw.get("hidden", False)), line)
 
 
-def _refuse(path: Path, line: int, what: str, fix: str = "see labs/pcs/rubric.yaml") -> None:
+def _number(value: Any, path: Path, line: int, where: str, low: float, high: float) -> float:
+    try:
+        return number(value, where, low, high)
+    except HalabError as error:
+        _refuse(path, line, error.what)
+        raise  # not reached: _refuse raises
+
+
+def _refuse(path: Path, line: int, what: str, fix: str = "see labs/pcs/rubric.yaml") -> NoReturn:
     raise HalabError(f"{path}:{line}: {what}", fix=fix)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from halab.errors import HalabError
+from halab.inputs import DAY_S, read_text, seconds
 from halab.labdoc.sentences import EXAMPLES, Expectation, UnknownSentence, read_sentence
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -82,11 +83,7 @@ class LabDocument:
 
 def parse_document(path: Path, node_names: tuple[str, ...]) -> LabDocument:
     """Parse a document; any mistake is refused with its line number and the fix."""
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise HalabError(f"cannot read the lab document {path}: {error.strerror}") from None
-    return parse_text(text, path, node_names)
+    return parse_text(read_text(path, "lab document"), path, node_names)
 
 
 def parse_text(text: str, source: Path, node_names: tuple[str, ...]) -> LabDocument:
@@ -222,13 +219,13 @@ def _expect_step(
 
 
 def _seconds(attributes: dict[str, str], key: str, source: Path, line: int) -> float:
+    if key not in attributes:
+        return DEFAULT_TIMEOUT_S
     try:
-        value = float(attributes.get(key, DEFAULT_TIMEOUT_S))
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        _refuse(source, line, f"{key}={attributes[key]} is not a number of seconds", f"write e.g. {key}=30")
-    return value
+        return seconds(attributes[key], key)
+    except HalabError:
+        _refuse(source, line, f"{key}={attributes[key]} is not a number of seconds: it must be finite, more than 0 "
+                f"and at most {DAY_S:g} ({DAY_S / 3600:g} h)", f"write e.g. {key}=30")
 
 
 def _nodes(value: str, node_names: tuple[str, ...], source: Path, line: int) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from halab.errors import HalabError
+from halab.inputs import read_text, seconds
 from halab.plan import LabPlan
 from halab.scenarios.model import ACTIONS, FAILURE_TIMEOUT, NODE_ACTIONS, NOWHERE, ROLES, Expect, Scenario, Step
 
@@ -39,7 +40,7 @@ def load_scenarios(plan: LabPlan, path: Path | None = None) -> tuple[Scenario, .
     if not path.exists():
         return ()
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_text(path, "scenarios file"))
     except tomllib.TOMLDecodeError as error:
         raise HalabError(f"{path}: not valid TOML ({error})", fix="see the example in README (Scenarios)") from None
     raw = data.get("scenario", [])
@@ -90,12 +91,13 @@ def _steps(raw: Any, plan: LabPlan, where: str) -> list[Step]:
         raise HalabError(f"{where}: {action} needs a node", fix='add node = "home" (or "other", or a node name)')
     wait = raw.get("wait", "")
     if action == "wait":
-        if wait != FAILURE_TIMEOUT and not (isinstance(wait, (int, float)) and 0 < wait <= 3600):
+        if wait != FAILURE_TIMEOUT and not (isinstance(wait, (int, float)) and not isinstance(wait, bool)
+                                            and 0 < wait <= 3600):
             raise HalabError(f"{where}: wait must be \"failure-timeout\" or a number of seconds (1 to 3600), got {wait!r}")
     elif wait:
         raise HalabError(f"{where}: only a wait step takes wait =")
     times = raw.get("times", 1)
-    if not isinstance(times, int) or not 1 <= times <= 20:
+    if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= 20:
         raise HalabError(f"{where}: times must be a whole number from 1 to 20, got {times!r}")
     expect = _expect(raw.get("expect", {}), plan, where)
     return [Step(action, node, str(wait), expect if count == times else Expect(), count, times)
@@ -112,11 +114,14 @@ def _expect(raw: Any, plan: LabPlan, where: str) -> Expect:
         raise HalabError(f"{where}: runs_on {runs_on!r} is not a node of this lab",
                          fix=f"say home, other, nowhere, or one of: {', '.join(plan.node_names)}")
     counts = raw.get("fail_count", {})
-    if not isinstance(counts, dict) or any(k not in places or not isinstance(v, int) or v < 0 for k, v in counts.items()):
+    if not isinstance(counts, dict) or any(k not in places or type(v) is not int or v < 0 for k, v in counts.items()):
         raise HalabError(f"{where}: fail_count maps home/other (or node names) to counts, e.g. {{ home = 3 }}, got {counts!r}")
     downtime = raw.get("max_downtime_s")
-    if downtime is not None and not (isinstance(downtime, (int, float)) and downtime >= 0):
-        raise HalabError(f"{where}: max_downtime_s must be a number of seconds, got {downtime!r}")
+    if downtime is not None:
+        try:
+            downtime = seconds(downtime, f"{where}: max_downtime_s", zero=True)
+        except HalabError as error:
+            raise HalabError(f"{error.what} (got {downtime!r})") from None
     constraint = raw.get("move_constraint")
     if constraint is not None and not isinstance(constraint, bool):
         raise HalabError(f"{where}: move_constraint must be true or false, got {constraint!r}")

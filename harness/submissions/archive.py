@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import stat
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Mapping
 
 from halab.errors import HalabError
+from halab.inputs import file_kind, open_regular
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -66,8 +69,19 @@ class _Bounded(io.RawIOBase):
 def read_archive(path: Path, limits: Limits = LIMITS) -> dict[str, bytes]:
     """Every file of a .tar.gz archive, by its relative path; folders are implied."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as raw:
+        kind = path.lstat().st_mode
+    except OSError as error:
+        raise ArchiveRefused(path, f"cannot be read ({error.strerror or error})") from None
+    if not stat.S_ISREG(kind):  # a FIFO would block the grader for ever: it is never opened
+        raise ArchiveRefused(path, f"it is {file_kind(kind)}, not a regular file; only regular files are read as archives",
+                             fix="hand in the .tar.gz that `halab collect` wrote, as a plain file")
+    try:
+        fd = open_regular(path)
+    except HalabError as error:
+        raise ArchiveRefused(path, error.what.removeprefix(f"{path} ")) from None
+    try:
+        size = os.fstat(fd).st_size
+        with os.fdopen(fd, "rb") as raw:
             head = raw.read(2)
             if size > limits.compressed_bytes:
                 raise ArchiveRefused(path, f"it is {size / 2**20:.1f} MiB, more than {limits.compressed_bytes // 2**20} MiB")

@@ -56,12 +56,16 @@ class Outcome:
 
 def find_archives(target: Path) -> list[Path]:
     """An archive, or every file of a folder (hidden files aside): what is not an archive is refused."""
-    if target.is_file():
-        return [target]
+    if target.is_file() or (target.exists() and not target.is_dir()):
+        return [target]  # one archive; what is not a regular file is refused by name when read
     if not target.is_dir():
         raise HalabError(f"{target} is neither a submission archive nor a folder of them",
                          fix="halab grade submissions/ (a folder of .tar.gz written by halab collect)")
-    return sorted(p for p in target.iterdir() if not p.name.startswith(".") and not p.is_dir())
+    found = sorted(p for p in target.iterdir() if not p.name.startswith(".") and not p.is_dir())
+    if not found:
+        raise HalabError(f"{target} holds no submission: the folder is empty (hidden files and folders aside)",
+                         fix="put the archives written by `halab collect` in it, then grade again")
+    return found
 
 
 def default_parallelism(variants: Sequence[str], cores: int | None = None, available_mib: float | None = None) -> int:

@@ -124,6 +124,8 @@ def test_grade_a_folder_json_has_one_entry_per_submission(
     from halab.submissions import Outcome
 
     (tmp_path / "subs").mkdir()
+    for name in ("ana.tar.gz", "bo.tar.gz"):
+        (tmp_path / "subs" / name).write_bytes(b"")
     seen: list[Path] = []
 
     def grade_batch(archives: list[Path], out: Path, **_: object) -> list[Outcome]:

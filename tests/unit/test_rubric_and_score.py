@@ -50,7 +50,7 @@ def test_a_rubric_loads_with_parameters_partial_credit_and_hidden_items(tmp_path
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("points: 1\n    with", "points: -1\n    with"), r"rubric.yaml:7: stonith-policy: points must be a number >= 0"),
+        (("points: 1\n    with", "points: -1\n    with"), r"rubric.yaml:7: stonith-policy: points = -1: must be a number from 0 to 1000"),
         (("    hidden: true", "    hiden: true"), r"rubric.yaml:14: unknown key hiden"),
         (("requires: [vip-serves]", "requires: [vip-answers]"), r"rubric.yaml:10: fault-power-off requires vip-answers"),
         (("  - id: authkeys-private", "  - id: authkeys-privat"), r"rubric.yaml:17: there is no check called authkeys-privat"),
