@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from halab.backends import Backend, copy_text
@@ -15,6 +15,7 @@ from halab.labdoc.checks import Observer, check
 from halab.labdoc.hints import likely_cause
 from halab.labdoc.parser import LabDocument, Step
 from halab.labdoc.shell import Ran, run_shell_step
+from halab.masking import MAKES_KEYS, Secrets, secrets_of_document, secrets_on_node
 from halab.wait import time_left
 
 LAB = "lab"  # the "node" of a check that looks at the lab as a whole
@@ -86,8 +87,11 @@ def run_document(
     on_step: Callable[[StepResult], None] = lambda _: None,
 ) -> tuple[StepResult, ...]:
     """A step for several nodes runs on all of them at once, as a person with one terminal per
-    node would; its results are kept in node order."""
+    node would; its results are kept in node order. Every result is masked (halab.masking) before
+    anyone sees it: the console, the record, JUnit and the failure's message."""
     history: list[StepResult] = []
+    secrets = secrets_of_document(document)
+    keys_made = False  # a step so far may have made a key on its nodes
     with ThreadPoolExecutor(max_workers=4) as pool:
         for step in document.steps:
             if step.kind == "expect":
@@ -95,6 +99,12 @@ def run_document(
             else:
                 ran = pool.map(lambda node: _run_step(step, node, backend), step.nodes)
                 outcomes = [StepResult(step, node, r.result, r.passed, r.note) for node, r in zip(step.nodes, ran)]
+            makes_keys = step.kind != "expect" and bool(MAKES_KEYS.search(step.body))
+            keys_made |= makes_keys
+            if makes_keys or (keys_made and step.kind != "expect" and not all(o.passed for o in outcomes)):
+                for node in step.nodes:  # the node may hold a key now (or a failure may show one)
+                    secrets += secrets_on_node(backend, node)
+            outcomes = [_masked(outcome, secrets) for outcome in outcomes]
             for outcome in outcomes:
                 history.append(outcome)
                 on_step(outcome)
@@ -102,6 +112,16 @@ def run_document(
             if failed:
                 raise StepFailed(failed[0], tuple(history))
     return tuple(history)
+
+
+def _masked(outcome: StepResult, secrets: Secrets) -> StepResult:
+    """The step as shown: its command, output, note and the step's own text with secrets masked."""
+    if not secrets.values:
+        return outcome
+    step = outcome.step
+    shown_step = replace(step, body=secrets.mask(step.body),
+                         stdin=None if step.stdin is None else secrets.mask(step.stdin))
+    return replace(outcome, step=shown_step, result=secrets.result(outcome.result), note=secrets.mask(outcome.note))
 
 
 def _run_step(step: Step, node: str, backend: Backend) -> Ran:

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from halab.grading.preserve import Preservation
+from halab.masking import NONE, secrets_of_lab, write_private
 from halab.grading.session import GradingRun
 from halab.report.grade_junit import junit_report
 from halab.report.gradebook import update_gradebook
@@ -32,9 +33,10 @@ def write_grade_reports(directory: Path, student: str, run: GradingRun, *, backe
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"{student}-{view.header.variant}"
     paths = {"json": directory / f"{stem}.json", "junit": directory / f"{stem}.junit.xml", "html": directory / f"{stem}.html"}
-    paths["json"].write_text(json.dumps(_record(view, occasion, run), indent=1))
-    paths["junit"].write_text(junit_report(view, occasion))
-    paths["html"].write_text(_html(view, run))
+    secrets = secrets_of_lab(view.header.variant) if view.header.variant else NONE
+    write_private(paths["json"], json.dumps(_record(view, occasion, run), indent=1), secrets)
+    write_private(paths["junit"], junit_report(view, occasion), secrets)
+    write_private(paths["html"], _html(view, run), secrets)
     return paths
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from halab.errors import HalabError
+from halab.masking import write_private
 from halab.grading.session import GradingRun
 
 # --id-column -> the header Moodle's own grade export gives that identifier.
@@ -92,6 +93,6 @@ def _write(path: Path, header: list[str], rows: dict[str, dict[str, str]]) -> Pa
     writer.writerows(rows.values())
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(out.getvalue(), encoding="utf-8")
+    write_private(temporary, out.getvalue())
     temporary.replace(path)  # a gradebook is never left half written
     return path

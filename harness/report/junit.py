@@ -10,6 +10,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from halab.experiment import FaultRun
 from halab.labdoc import StepResult
+from halab.masking import NONE, secrets_of_lab, write_private
 
 
 @dataclass
@@ -27,9 +28,12 @@ class DocumentOutcome:
 
 
 def write_junit(path: Path, outcomes: Sequence[DocumentOutcome]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_xml_report_string([_suite(outcome) for outcome in outcomes], prettyprint=True))
-    return path
+    """Each document's secrets masked (its steps' results are already), the file 0640."""
+    secrets = NONE
+    for outcome in outcomes:
+        secrets += secrets_of_lab(Path(outcome.document).parent, Path(outcome.document))
+    return write_private(path, to_xml_report_string([_suite(outcome) for outcome in outcomes], prettyprint=True),
+                         secrets)
 
 
 def _suite(outcome: DocumentOutcome) -> TestSuite:

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from halab.experiment import FaultRun
 from halab.labdoc import StepResult
+from halab.masking import secrets_of_lab, write_private
 from halab.probe import ProbeSample
 
 
@@ -45,5 +46,5 @@ def write_record(
         "faults": [asdict(run) for run in runs],
         "samples": [sample.to_json() for sample in samples],
     }
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    write_private(path, json.dumps(record, indent=1) + "\n", secrets_of_lab(plan_name))
     return path

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from halab.masking import secrets_of_lab, write_private
 from halab.probe import ProbeSample
 
 if TYPE_CHECKING:
@@ -86,5 +87,5 @@ def write_scenario_record(directory: Path, *, lab: str, plan_name: str, runs: Se
         "scenarios": [asdict(run) for run in runs],
         "samples": [sample.to_json() for sample in samples],
     }
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    write_private(path, json.dumps(record, indent=1) + "\n", secrets_of_lab(plan_name))
     return path

@@ -19,6 +19,7 @@ from typing import Callable, Mapping, Sequence
 
 from halab.backends.local import cgroups
 from halab.errors import HalabError
+from halab.masking import write_private
 from halab.grading.rubric import load_rubric
 from halab.grading.session import GradingRun, grade_lab
 from halab.lab import check_lab_name, running_labs
@@ -268,6 +269,6 @@ def write_class_files(out: Path, outcomes: Sequence[Outcome], id_column: str = "
     out.mkdir(parents=True, exist_ok=True)
     gradebook = write_gradebook(out / "gradebook.csv", [(o.student, o.run) for o in outcomes if o.run is not None], id_column)
     paths = {"gradebook": gradebook, "summary_html": out / "class-summary.html", "summary_csv": out / "class-summary.csv"}
-    paths["summary_html"].write_text(summary_html(outcomes, out))
-    paths["summary_csv"].write_text(summary_csv(outcomes))
+    write_private(paths["summary_html"], summary_html(outcomes, out))
+    write_private(paths["summary_csv"], summary_csv(outcomes))
     return paths
