@@ -72,13 +72,14 @@ def read_text(path: Path, what: str, limit: int = TEXT_LIMIT) -> str:
                          fix="save it as UTF-8 text (a binary file is not a lab file)") from None
 
 
-def seconds(value: object, where: str, *, maximum: float = DAY_S, zero: bool = False) -> float:
+def seconds(value: object, where: str, *, maximum: float = DAY_S, zero: bool = False, written: bool = False) -> float:
     """A number of seconds: a finite number above 0 (or 0 itself when `zero`), at most `maximum`.
-    `where` says the file and key; text is read as a number (a document's `timeout=30`)."""
+    `where` says the file and key; text is read as a number only when `written` (a document's
+    `timeout=30`): in TOML or YAML, "30" in quotes is text, not a number."""
     number: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
-    elif isinstance(value, str):
+    elif isinstance(value, str) and written:
         try:
             number = float(value)
         except ValueError:

@@ -60,6 +60,8 @@ def bring_up(
     """Boot fresh nodes, run the lab document (the plan's, or `document`), wait for the VIP
     (unless not `wait_for_vip`: a document's own expect blocks judge it, and it may end
     degraded on purpose); on any failure leave nothing behind."""
+    if provision:  # a bad document is one line before anything is made, not after the boot
+        parse_document(document or plan.document, plan.node_names)
     open_backend(backend_kind, plan, labs.check_lab_name(name), options).preflight()
     record = labs.create(plan, name, backend_kind, options)
     backend = record.open()

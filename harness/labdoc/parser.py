@@ -222,7 +222,7 @@ def _seconds(attributes: dict[str, str], key: str, source: Path, line: int) -> f
     if key not in attributes:
         return DEFAULT_TIMEOUT_S
     try:
-        return seconds(attributes[key], key)
+        return seconds(attributes[key], key, written=True)
     except HalabError:
         _refuse(source, line, f"{key}={attributes[key]} is not a number of seconds: it must be finite, more than 0 "
                 f"and at most {DAY_S:g} ({DAY_S / 3600:g} h)", f"write e.g. {key}=30")
