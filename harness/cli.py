@@ -44,8 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args.settings = settings.resolve(settings.flag_values(args))
-        settings.export(args.settings)
-        return int(args.handler(args) or 0)
+        with settings.exported(args.settings):
+            return int(args.handler(args) or 0)
     except StepFailed as failure:  # the document did not work as written: its author's failure, not bad input
         print(f"halab: error: {failure}", file=sys.stderr)
         return FAILED

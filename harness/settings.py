@@ -18,9 +18,10 @@ from __future__ import annotations
 import argparse
 import os
 import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from halab.errors import HalabError
 
@@ -171,12 +172,24 @@ def _first(setting: Setting, flags: Mapping[str, object], files: list[tuple[Path
     return setting.default, BUILT_IN, here
 
 
-def export(settings: Settings) -> None:
-    """Hand what was decided to halab's child processes, whatever folder they run in."""
-    for key, setting in SETTINGS.items():
-        if settings.sources[key] != BUILT_IN:
-            value = getattr(settings, setting.attr)
-            os.environ[setting.env] = "auto" if value is None else str(value)
+@contextmanager
+def exported(settings: Settings) -> Iterator[None]:
+    """Hand what was decided to halab's child processes, whatever folder they run in, for as long
+    as the command runs: a caller of `halab.cli.main` (a test, a notebook) gets its environment
+    back as it was, so one command's `-o` never becomes the next command's default."""
+    before = {setting.env: os.environ.get(setting.env) for setting in SETTINGS.values()}
+    try:
+        for key, setting in SETTINGS.items():
+            if settings.sources[key] != BUILT_IN:
+                value = getattr(settings, setting.attr)
+                os.environ[setting.env] = "auto" if value is None else str(value)
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def add_flag(parser: argparse.ArgumentParser, key: str, *aliases: str) -> None:

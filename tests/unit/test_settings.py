@@ -12,7 +12,7 @@ import pytest
 
 from halab import progress
 from halab.errors import HalabError
-from halab.settings import SETTINGS, config_files, export, resolve
+from halab.settings import SETTINGS, config_files, exported, resolve
 
 
 @pytest.fixture
@@ -50,8 +50,9 @@ def test_a_path_in_a_file_is_relative_to_the_file_and_children_inherit_it(folder
     user_file.write_text('reports = "graded"\n')
     decided = resolve()
     assert decided.reports == user_file.parent / "graded"
-    export(decided)  # what halab's own child processes (pytest, batch workers) will see
-    assert os.environ["HALAB_REPORTS"] == str(user_file.parent / "graded")
+    with exported(decided):  # what halab's own child processes (pytest, batch workers) will see
+        assert os.environ["HALAB_REPORTS"] == str(user_file.parent / "graded")
+    assert "HALAB_REPORTS" not in os.environ  # the caller's environment, as it was
     assert resolve({"reports": "here"}).reports == work / "here"
 
 
