@@ -26,6 +26,7 @@ _NETWORK = re.compile(r"^[a-z][a-z0-9]{0,9}$")  # short: its switch ports are na
 PRIMARY_NETWORK = "lan"  # the plan's `subnet`: nodes, VIP, client, router and BMCs
 NETWORK_KEYS = ("name", "subnet")
 INTERFACE_KEYS = ("network", "name", "address", "mac")
+ROUTER_KEYS = ("name", "address", "node")
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,12 @@ class NodePlan:
 
 @dataclass(frozen=True)
 class RouterPlan:
+    """The lab's gateway (.254): a bare network namespace, or, with `node = true`, a machine of
+    its own booted from the nodes' image (a quorum device host), with no cluster role."""
+
     name: str
     address: IPv4Interface
+    node: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,11 @@ class LabPlan:
     tool: str = "pcs"  # what the lab administers the cluster with: pcs, crmsh or heartbeat (its files)
     bmc: BmcPlan | None = None  # set when the nodes have virtual BMCs (plan [bmc] and each node's bmc)
     networks: tuple[NetworkPlan, ...] = ()  # further networks (plan [[networks]]): redundant cluster links
+
+    @property
+    def machine_names(self) -> tuple[str, ...]:
+        """Every machine a command can run on: the nodes, and the router when it is a node."""
+        return (*self.node_names, *((self.router.name,) if self.router.node else ()))
 
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
@@ -200,7 +210,7 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
     )
     if len(nodes) != 2:
         raise ValueError(f"a lab has exactly two nodes, this plan has {len(nodes)}")
-    router = RouterPlan(_checked_name(data["router"]["name"]), on_subnet(data["router"]["address"], "router"))
+    router = _router(data["router"], on_subnet)
     vip = on_subnet(data["vip"], "VIP").ip
     client = on_subnet(data["client"], "client")
     used = [n.address.ip for n in nodes] + [router.address.ip, vip, client.ip] + [n.bmc.ip for n in nodes if n.bmc]
@@ -311,6 +321,14 @@ def _known_keys(entry: dict[str, Any], key: str, allowed: tuple[str, ...]) -> No
     missing = [k for k in allowed if k not in entry]
     if missing:
         raise ValueError(f"{key} lacks the key {missing[0]!r} (keys: {', '.join(allowed)})")
+
+
+def _router(raw: dict[str, Any], on_subnet: Any) -> RouterPlan:
+    """[router] name and address; `node = true` makes it a machine of its own (see RouterPlan)."""
+    _known_keys({"node": False, **raw}, "router", ROUTER_KEYS)
+    if not isinstance(raw.get("node", False), bool):
+        raise ValueError(f"router.node = {raw['node']!r} must be true or false")
+    return RouterPlan(_checked_name(raw["name"]), on_subnet(raw["address"], "router"), raw.get("node", False))
 
 
 def _bmc(raw: dict[str, Any] | None, nodes: tuple[NodePlan, ...]) -> BmcPlan | None:
