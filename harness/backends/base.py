@@ -87,8 +87,8 @@ def debian_hosts(machine: str, known: Sequence[tuple[str, str]] = ()) -> str:
     `known`: (address, name) of machines the lab's network already names, as a school's DNS
     would (the router, when it is a machine of its own).
 
-    >>> print(debian_hosts("node1", [("192.168.56.254", "router")]).splitlines()[2])
-    192.168.56.254\trouter
+    >>> debian_hosts("node1", [("192.168.56.254", "router")]).splitlines()[2].split()
+    ['192.168.56.254', 'router']
     """
     names = "".join(f"{address}\t{name}\n" for address, name in known)
     return (
