@@ -125,6 +125,13 @@ class LabPlan:
         """Every machine a command can run on: the nodes, and the router when it is a node."""
         return (*self.node_names, *((self.router.name,) if self.router.node else ()))
 
+    def require_machine(self, name: str) -> str:
+        """`name` if a command can run there (a node, or the router when it is a node)."""
+        if name not in self.machine_names:
+            raise HalabError(f"lab {self.name} has no machine {name!r} to run a command on",
+                             fix=f"use one of: {', '.join(self.machine_names)}")
+        return name
+
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
             if node.name == name:
