@@ -52,7 +52,7 @@ def test_the_fencing_document_sets_up_the_quorum_device_on_the_router() -> None:
     plan = load_plan("fencing")
     steps = parse_document(plan.document, plan.node_names, others=("router",)).steps
     on_router = [step.body for step in steps if step.nodes == ("router",)]
-    assert any("pcs qdevice setup model net --enable --start" in body for body in on_router)
+    assert any("pcs qdevice setup model net --enable\n" in body and "pcs qdevice start net" in body for body in on_router)
     assert any("pcs quorum device add model net host=router algorithm=ffsplit" in step.body for step in steps
                if step.nodes == ("node1",))
 

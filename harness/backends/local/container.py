@@ -116,12 +116,13 @@ class Container:
     def boot(self, interfaces: Sequence[str], network_namespace: Path | None = None) -> None:
         """Start the node, detached from the harness (a lab outlives `halab up`).
 
-        `network_namespace`: a namespace the host made and cabled (the router's), joined as it is
-        instead of one nspawn makes: it belongs to the host's user namespace, so node root holds
-        no capability there and the lab's routing and addresses stay the host's to set."""
+        `network_namespace`: a namespace the host made and cabled (the router's), where nspawn is
+        started (launch.py) and, with no network option, leaves the node, instead of one nspawn
+        makes: it belongs to the host's user namespace, so node root holds no capability there
+        and the lab's routing and addresses stay the host's to set."""
         if self.init_pid() is not None:
             return
-        network = [f"--network-namespace-path={network_namespace}"] if network_namespace else ["--private-network"]
+        network = [] if network_namespace else ["--private-network"]
         argv = [
             "systemd-nspawn", "--quiet", f"--directory={self.root}",
             f"--machine={self.lab}-{self.node}", f"--hostname={self.node}",
@@ -131,7 +132,8 @@ class Container:
             "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only",
             "--", "/bin/sh", "-c", wait_for_cable(interfaces),
         ]
-        launcher = [sys.executable, "-m", "halab.backends.local.launch", self.lab, self.node]
+        launcher = [sys.executable, "-m", "halab.backends.local.launch", self.lab, self.node,
+                    *([f"--netns={network_namespace}"] if network_namespace else [])]
         with self.console_log.open("ab") as log:
             subprocess.Popen(
                 [*launcher, *argv], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
