@@ -26,6 +26,7 @@ def test_the_fencing_plan_makes_the_router_a_machine_the_others_keep_it_bare() -
     fencing = load_plan("fencing")
     assert fencing.router.node and fencing.machine_names == ("node1", "node2", "router")
     assert fencing.expectation("stop-qnetd").outcomes == ("no-outage",)
+    assert fencing.expectation("kill-membership").outcomes == ("failover", "no-outage")  # qdevice restarts corosync
     for lab in ("pcs", "crmsh", "heartbeat"):
         plan = load_plan(lab)
         assert not plan.router.node and plan.machine_names == plan.node_names
