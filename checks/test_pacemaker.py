@@ -56,7 +56,7 @@ def test_quorum_policy(cib: Cib, corosync: CorosyncConf, expected: dict[str, Any
     if want is not None and policy != want:
         fail(f"no-quorum-policy is {policy}; this lab asks for {want}", evidence=f"no-quorum-policy={policy}",
              fix=admin.set_property("no-quorum-policy", str(want)))
-    if policy == "stop" and not corosync.two_node:
+    if policy == "stop" and not corosync.two_node and not corosync.quorum_device:
         fail("with two nodes, losing one loses quorum, and no-quorum-policy=stop then stops every resource",
              evidence="no-quorum-policy=stop (default), two_node not set",
              fix=f"two_node: 1 in corosync.conf's quorum section, or {admin.set_property('no-quorum-policy', 'ignore')}")
@@ -120,6 +120,13 @@ def test_corosync_keys_known(corosync: CorosyncConf) -> None:
 
 def test_corosync_two_node(corosync: CorosyncConf) -> None:
     """Two-node mode is on (two_node: 1)"""
+    if corosync.quorum_device:  # the device's vote is the tie-breaker: votequorum refuses two_node with it
+        if corosync.two_node:
+            fail("two_node is set beside a quorum device: votequorum does not take both",
+                 evidence=f"quorum section: two_node=1, device model {corosync.quorum_device}",
+                 fix="remove two_node from the quorum section of corosync.conf on every node "
+                     "(pcs quorum device add removes it itself)")
+        return
     if not corosync.two_node:
         fail("two_node is not set: the surviving node of two has no quorum",
              evidence=f"quorum section: two_node={corosync.two_node}, expected_votes={corosync.expected_votes}",

@@ -414,7 +414,7 @@ def _exec(args: argparse.Namespace) -> int:
     if not 0 < args.timeout <= 86400:
         raise HalabError(f"--timeout {args.timeout} is not a number of seconds between 0 and 86400", fix="e.g. --timeout 60")
     backend = labs.find_lab(args.name).open()
-    backend.plan.node(args.node)
+    backend.plan.require_machine(args.node)
     piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()  # `halab exec node1 -- sh < script`
     result = backend.run(args.node, argv, timeout=args.timeout, stdin=piped)
     sys.stdout.write(result.stdout)
@@ -425,7 +425,7 @@ def _exec(args: argparse.Namespace) -> int:
 def _shell(args: argparse.Namespace) -> int:
     record = labs.find_lab(args.name)
     backend = record.open()
-    backend.plan.node(args.node)
+    backend.plan.require_machine(args.node)
     interactive = getattr(backend, "interactive", None)
     if interactive is None:
         raise HalabError(f"lab {record.name} runs on {record.backend}: halab opens shells on local labs only",

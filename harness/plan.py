@@ -27,6 +27,7 @@ _NETWORK = re.compile(r"^[a-z][a-z0-9]{0,9}$")  # short: its switch ports are na
 PRIMARY_NETWORK = "lan"  # the plan's `subnet`: nodes, VIP, client, router and BMCs
 NETWORK_KEYS = ("name", "subnet")
 INTERFACE_KEYS = ("network", "name", "address", "mac")
+ROUTER_KEYS = ("name", "address", "node")
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,12 @@ class NodePlan:
 
 @dataclass(frozen=True)
 class RouterPlan:
+    """The lab's gateway (.254): a bare network namespace, or, with `node = true`, a machine of
+    its own booted from the nodes' image (a quorum device host), with no cluster role."""
+
     name: str
     address: IPv4Interface
+    node: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,18 @@ class LabPlan:
     tool: str = "pcs"  # what the lab administers the cluster with: pcs, crmsh or heartbeat (its files)
     bmc: BmcPlan | None = None  # set when the nodes have virtual BMCs (plan [bmc] and each node's bmc)
     networks: tuple[NetworkPlan, ...] = ()  # further networks (plan [[networks]]): redundant cluster links
+
+    @property
+    def machine_names(self) -> tuple[str, ...]:
+        """Every machine a command can run on: the nodes, and the router when it is a node."""
+        return (*self.node_names, *((self.router.name,) if self.router.node else ()))
+
+    def require_machine(self, name: str) -> str:
+        """`name` if a command can run there (a node, or the router when it is a node)."""
+        if name not in self.machine_names:
+            raise HalabError(f"lab {self.name} has no machine {name!r} to run a command on",
+                             fix=f"use one of: {', '.join(self.machine_names)}")
+        return name
 
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
@@ -238,9 +255,7 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
         ))
     if len(nodes) != 2:
         raise ValueError(f"a lab has exactly two nodes, this plan has {len(nodes)}")
-    raw_router = _get(data, "router", "", dict)
-    router = RouterPlan(_checked_name(_get(raw_router, "name", "router")),
-                        on_subnet(_get(raw_router, "address", "router"), "router"))
+    router = _router(_get(data, "router", "", dict), on_subnet)
     vip = on_subnet(_get(data, "vip", ""), "VIP").ip
     client = on_subnet(_get(data, "client", ""), "client")
     unique([*((f"nodes[{i}].name", f"nodes[{i}]", n.name) for i, n in enumerate(nodes)),
@@ -376,6 +391,13 @@ def _known_keys(entry: dict[str, Any], key: str, allowed: tuple[str, ...], requi
     missing = [k for k in allowed if k not in entry] if required else []
     if missing:
         raise ValueError(f"{key} lacks the key {missing[0]!r} (keys: {', '.join(allowed)})")
+
+
+def _router(raw: dict[str, Any], on_subnet: Any) -> RouterPlan:
+    """[router] name and address; `node = true` makes it a machine of its own (see RouterPlan)."""
+    _known_keys({"node": False, **raw}, "router", ROUTER_KEYS)
+    return RouterPlan(_checked_name(_get(raw, "name", "router")), on_subnet(_get(raw, "address", "router"), "router"),
+                      _get(raw, "node", "router", bool, False))
 
 
 def _bmc(raw: dict[str, Any] | None, nodes: tuple[NodePlan, ...]) -> BmcPlan | None:

@@ -99,7 +99,8 @@ def lab_up(plan: LabPlan, name: str, backend_kind: str = "local", **options: str
 
 
 def provision_lab(backend: Backend, path: Path) -> tuple[StepResult, ...]:
-    document = parse_document(path, backend.plan.node_names)
+    plan = backend.plan
+    document = parse_document(path, plan.node_names, others=plan.machine_names[len(plan.node_names):])
     say(f"running {path.name}: {len(document.steps)} steps")
 
     def show(outcome: StepResult) -> None:

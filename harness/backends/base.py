@@ -81,10 +81,17 @@ def debian_interfaces(interface: str, address: str, gateway: str, further: Seque
     )
 
 
-def debian_hosts(machine: str) -> str:
+def debian_hosts(machine: str, known: Sequence[tuple[str, str]] = ()) -> str:
     """/etc/hosts as a fresh Debian install leaves it: 127.0.1.1 is the machine's own name, a
-    classic lab mistake (the cluster must resolve the nodes to their lab addresses) to fix."""
+    classic lab mistake (the cluster must resolve the nodes to their lab addresses) to fix.
+    `known`: (address, name) of machines the lab's network already names, as a school's DNS
+    would (the router, when it is a machine of its own).
+
+    >>> debian_hosts("node1", [("192.168.56.254", "router")]).splitlines()[2].split()
+    ['192.168.56.254', 'router']
+    """
+    names = "".join(f"{address}\t{name}\n" for address, name in known)
     return (
-        f"127.0.0.1\tlocalhost\n127.0.1.1\t{machine}\n\n"
+        f"127.0.0.1\tlocalhost\n127.0.1.1\t{machine}\n{names}\n"
         "::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
     )

@@ -80,6 +80,14 @@ def _command_line(pid: int) -> str:
         return ""
 
 
+def join_namespace(path: Path) -> None:
+    """Move the calling thread into the network namespace at `path` (setns)."""
+    with path.open("rb") as handle:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.setns(handle.fileno(), _CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
 def in_namespace(namespace: str, make: Callable[[], T], *, timeout_s: float) -> T:
     """What `make` returns, called in a short-lived thread inside `namespace` (setns acts on the
     calling thread only): a socket made there stays in that namespace for its whole life, while
@@ -89,10 +97,7 @@ def in_namespace(namespace: str, make: Callable[[], T], *, timeout_s: float) -> 
 
     def enter_and_make() -> None:
         try:
-            with (NETNS_DIR / namespace).open("rb") as handle:
-                libc = ctypes.CDLL(None, use_errno=True)
-                if libc.setns(handle.fileno(), _CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+            join_namespace(NETNS_DIR / namespace)
             made.append(make())
         except BaseException as error:  # handed to the caller's thread
             failed.append(error)

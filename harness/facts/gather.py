@@ -25,6 +25,7 @@ COMMANDS = {
     "cl_status": "cl_status hbstatus",
     "quorum": "corosync-quorumtool -s",
     "links": "corosync-cfgtool -s",
+    "qdevice": "corosync-qdevice-tool -s",
     "addresses": "ip -o addr show",
     # Which signing method each key uses, never the key itself.
     "authkeys_methods": "awk '$1 == \"auth\" || $1 ~ /^[0-9]+$/ {print $1, $2}' /etc/ha.d/authkeys",

@@ -121,6 +121,36 @@ class StopService(Fault):
         stack.recover_service(backend, node)
 
 
+class StopQnetd(Fault):
+    """The quorum device's arbiter goes away (corosync-qnetd on the router, a node of its own):
+    the nodes lose its vote, not each other, so two votes of three keep them quorate. The
+    active node is named as the victim (what clients saw is judged there); the act is on the router."""
+
+    name = "stop-qnetd"
+    detection = GRACEFUL
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return (f"systemctl stop corosync-qnetd on the router (the quorum device's arbiter; {node} and its peer "
+                "lose its vote, not each other)")
+
+    @staticmethod
+    def router(plan: LabPlan) -> str:
+        if not plan.router.node:
+            raise HalabError(f"stop-qnetd needs a router that is a node running corosync-qnetd, and lab {plan.name}'s "
+                             "router is a bare namespace",
+                             fix="set node = true in the plan's [router] and set up a quorum device (see labs/fencing), "
+                                 "or leave stop-qnetd out (--faults)")
+        return plan.router.name
+
+    def inject(self, backend: Backend, stack: Stack, node: str) -> None:
+        backend.run(self.router(backend.plan), ["systemctl", "stop", "corosync-qnetd"], timeout=60).check()
+
+    def heal(self, backend: Backend, stack: Stack, node: str) -> None:
+        router = self.router(backend.plan)
+        if backend.is_running(router):
+            backend.run(router, ["systemctl", "start", "corosync-qnetd"], timeout=60).check()
+
+
 class FencedOff(PowerOff):
     """Not a fault of the matrix: a node's virtual BMC powered it off (the cluster fenced it).
     Journalled like a fault so that nothing stays off once halab and the BMC are gone."""
@@ -133,7 +163,7 @@ class FencedOff(PowerOff):
 
 FAULTS: dict[str, Fault] = {
     f.name: f for f in (KillService(), StopService(), StopStack(), KillMembership(), CutLink(), CutOneLink(),
-                        PowerOff())
+                        StopQnetd(), PowerOff())
 }
 FENCED_OFF = FencedOff()
 

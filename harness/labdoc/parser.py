@@ -81,12 +81,14 @@ class LabDocument:
     steps: tuple[Step, ...]
 
 
-def parse_document(path: Path, node_names: tuple[str, ...]) -> LabDocument:
-    """Parse a document; any mistake is refused with its line number and the fix."""
-    return parse_text(read_text(path, "lab document"), path, node_names)
+def parse_document(path: Path, node_names: tuple[str, ...], others: tuple[str, ...] = ()) -> LabDocument:
+    """Parse a document; any mistake is refused with its line number and the fix. `others`: the
+    lab's further machines a step may name (`on=router` when the plan makes it a node); `on=all`
+    and the expect sentences stay the cluster's nodes."""
+    return parse_text(read_text(path, "lab document"), path, node_names, others)
 
 
-def parse_text(text: str, source: Path, node_names: tuple[str, ...]) -> LabDocument:
+def parse_text(text: str, source: Path, node_names: tuple[str, ...], others: tuple[str, ...] = ()) -> LabDocument:
     lines = text.splitlines()
     title, heading = source.stem, "(start)"
     steps: list[Step] = []
@@ -120,7 +122,8 @@ def parse_text(text: str, source: Path, node_names: tuple[str, ...]) -> LabDocum
                         "move it under its ```sh on=NODE block (blank lines between are fine)")
             steps[-1] = _with_stdin(steps[-1], text_of_block, source, opening)
             continue
-        step = _step(fence.group("info"), text_of_block, source, opening, heading, len(steps) + 1, node_names)
+        step = _step(fence.group("info"), text_of_block, source, opening, heading, len(steps) + 1, node_names,
+                     others)
         if step:
             steps.append(step)
             last_block_end = index
@@ -143,7 +146,8 @@ def _with_stdin(step: Step, text: str, source: Path, line: int) -> Step:
 
 
 def _step(
-    info: str, body: str, source: Path, line: int, heading: str, number: int, node_names: tuple[str, ...]
+    info: str, body: str, source: Path, line: int, heading: str, number: int, node_names: tuple[str, ...],
+    others: tuple[str, ...] = (),
 ) -> Step | None:
     try:
         words = shlex.split(info)
@@ -164,7 +168,7 @@ def _step(
                 f"use only {', '.join(sorted(KNOWN_KEYS))} (key=value) and {', '.join(sorted(FLAGS))} (alone)")
     if "on" not in attributes:
         _refuse(source, line, "a file block must say where it goes", "add on=NODE (or on=all)")
-    nodes = _nodes(attributes["on"], node_names, source, line)
+    nodes = _nodes(attributes["on"], node_names, source, line, others)
     timeout = _seconds(attributes, "timeout", source, line)
     if "file" in attributes:
         return _file_step(attributes, flags, body, source, line, heading, number, nodes, timeout)
@@ -228,14 +232,15 @@ def _seconds(attributes: dict[str, str], key: str, source: Path, line: int) -> f
                 f"and at most {DAY_S:g} ({DAY_S / 3600:g} h)", f"write e.g. {key}=30")
 
 
-def _nodes(value: str, node_names: tuple[str, ...], source: Path, line: int) -> tuple[str, ...]:
+def _nodes(value: str, node_names: tuple[str, ...], source: Path, line: int,
+           others: tuple[str, ...] = ()) -> tuple[str, ...]:
     if value == "all":
         return node_names
     nodes = tuple(value.split(","))
-    unknown = [n for n in nodes if n not in node_names]
+    unknown = [n for n in nodes if n not in (*node_names, *others)]
     if unknown:
         _refuse(source, line, f"on={value} names no node of this lab: {', '.join(unknown)}",
-                f"use all or one of {', '.join(node_names)}")
+                f"use all or one of {', '.join((*node_names, *others))}")
     return nodes
 
 

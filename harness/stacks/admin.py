@@ -56,6 +56,9 @@ class PacemakerAdmin(Admin):
     @abstractmethod
     def add_link(self, **addresses: str) -> str:
         """A further corosync (knet) link, given each node's address on it."""
+    @abstractmethod
+    def add_qdevice(self, host: str) -> str:
+        """A quorum device (model net, ffsplit) whose corosync-qnetd runs on `host`."""
 
 
 class Pcs(PacemakerAdmin):
@@ -106,6 +109,10 @@ class Pcs(PacemakerAdmin):
     def add_link(self, **addresses: str) -> str:
         return "pcs cluster link add " + " ".join(f"{node}={address}" for node, address in addresses.items())
 
+    def add_qdevice(self, host: str) -> str:
+        return (f"on {host}: pcs qdevice setup model net --enable --start (pcsd running); on a node: pcs host auth "
+                f"{host}, then pcs quorum device add model net host={host} algorithm=ffsplit")
+
 
 class Crmsh(PacemakerAdmin):
     tool = "crmsh"
@@ -149,6 +156,10 @@ class Crmsh(PacemakerAdmin):
         rings = "; ".join(f"{node}: ringN_addr: {address}" for node, address in addresses.items())
         return (f"add the link's address to each node of the nodelist in /etc/corosync/corosync.conf ({rings}), "
                 "copy the file to every node, then crm cluster restart")
+
+    def add_qdevice(self, host: str) -> str:
+        return (f"apt install corosync-qnetd on {host}, then on a node: crm cluster init qdevice "
+                f"--qnetd-hostname={host} (crmsh sets up the certificates and starts corosync-qdevice)")
 
 
 class HeartbeatAdmin(Admin):

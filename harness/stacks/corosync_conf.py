@@ -206,6 +206,11 @@ class CorosyncConf:
         return bool(self._int("quorum.two_node"))
 
     @property
+    def quorum_device(self) -> str | None:
+        """The quorum device's model (`net`: corosync-qnetd on another machine), None without one."""
+        return self._text("quorum.device.model")
+
+    @property
     def wait_for_all(self) -> bool:
         """Explicit `wait_for_all`, else implied by `two_node: 1` (votequorum(5))."""
         value = self._int("quorum.wait_for_all")

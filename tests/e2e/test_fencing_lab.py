@@ -2,7 +2,9 @@
 BMCs and two corosync links, one on the lab subnet and one on the cluster network; cutting the
 cluster cable alone is no outage and fences nobody; a cut link gets the active node fenced
 (powered off and on by its BMC: a new boot id), and a harness killed mid-fence, with the BMC
-killed too, leaves nothing powered off after `halab heal`."""
+killed too, leaves nothing powered off after `halab heal`. The router is a confined node running
+corosync-qnetd: each node counts the quorum device's vote, and stopping qnetd is no outage, both
+nodes keeping quorum with two votes of three."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from ipaddress import IPv4Address
 from typing import Callable, Iterator
 
@@ -29,6 +32,8 @@ from halab.run import lab_up, run_faults
 from halab.stacks import stack_for
 from halab.stacks.cfgtool import COMMAND, LinkStatus, parse_cfgtool
 from halab.stacks.fencing import HISTORY_COMMAND, parse_stonith_history
+from halab.stacks.qdevice import PCS_COMMAND, parse_qdevice_status
+from halab.stacks.quorumtool import QuorumState, parse_quorumtool
 from halab.wait import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -82,6 +87,51 @@ def test_both_corosync_links_are_connected_each_over_its_own_network(
     shown = host(["ip", "-n", lab_namespace(LAB), "-o", "addr", "show", "dev", "cluster"]).stdout
     assert "inet " not in shown
     assert read_root_network() == root_network_before, "the root namespace got a lab address or route"
+
+
+def quorum(backend: Backend, node: str) -> QuorumState:
+    return parse_quorumtool(backend.run(node, ["corosync-quorumtool", "-s"]).stdout)
+
+
+def wait_qdevice_votes(backend: Backend, votes: int) -> dict[str, QuorumState]:
+    """Every node quorate, both nodes' votes counted and the quorum device's `votes` (1 or 0)."""
+    return {node: wait_until(lambda: quorum(backend, node), lambda s: s.quorate and s.total_votes == 2 + votes,
+                             what=f"{node} quorate with {2 + votes} votes", timeout_s=60, interval_s=0.5)
+            for node in backend.plan.node_names}
+
+
+def test_the_router_is_a_confined_node_whose_qnetd_gives_each_node_a_vote(fencing_lab: Backend) -> None:
+    router = fencing_lab.plan.router.name
+    uid_map = fencing_lab.run(router, ["cat", "/proc/self/uid_map"]).check().stdout.split()
+    assert uid_map[:1] == ["0"] and uid_map[1] != "0", uid_map  # node root is not host root
+    shown = fencing_lab.run(router, ["ip", "-o", "-4", "addr", "show", "dev", "eth1"]).check().stdout
+    assert " 192.168.56.254/24 " in shown  # the gateway's own namespace, addressed by the host
+    assert fencing_lab.run(router, ["systemctl", "is-active", "corosync-qnetd"]).stdout.strip() == "active"
+    for node, state in wait_qdevice_votes(fencing_lab, 1).items():
+        assert (state.total_votes, state.expected_votes, set(state.members)) == (3, 3, {"node1", "node2"}), state
+        assert "Qdevice" in state.flags and not state.two_node
+        status = parse_qdevice_status(fencing_lab.run(node, PCS_COMMAND.split()).check().stdout)
+        assert status.connected and status.host.startswith("router"), status
+
+
+def test_stopping_qnetd_is_no_outage_and_both_nodes_keep_quorum(fencing_lab: Backend) -> None:
+    assert wait_healthy(fencing_lab, stack_for("pacemaker")).healthy
+    wait_qdevice_votes(fencing_lab, 1)
+    victim = active_node(fencing_lab)
+    runs: list = []
+    matrix = threading.Thread(target=lambda: runs.extend(run_faults(fencing_lab, ["stop-qnetd"])[0]))
+    matrix.start()
+    try:
+        wait_until(lambda: [e.fault for e in journal_for(LAB).entries()], lambda faults: "stop-qnetd" in faults,
+                   what="stop-qnetd to be applied", timeout_s=60, interval_s=0.1)
+        during = wait_qdevice_votes(fencing_lab, 0)  # the device's vote lost, quorum kept on both nodes
+    finally:
+        matrix.join(timeout=180)
+    assert all(state.qdevice and set(state.members) == {"node1", "node2"} for state in during.values()), during
+    (run,) = runs
+    assert (run.victim, run.outcome, run.verdict) == (victim, "no-outage", "pass"), run.explanation
+    assert journal_for(LAB).entries() == []
+    wait_qdevice_votes(fencing_lab, 1)
 
 
 def test_cutting_the_cluster_cable_alone_is_no_outage_and_fences_nobody(fencing_lab: Backend) -> None:

@@ -92,7 +92,7 @@ def test_the_interface_haresources_names_is_read_without_its_alias() -> None:
                               "srv IPaddr2::10.0.5.201/24 apache2\n") == (("IPaddr::10.0.5.200/24/ens18:0", "ens18"),)
 
 
-@pytest.mark.parametrize("module", ["halab.stacks.admin", "halab.probe.identify"])
+@pytest.mark.parametrize("module", ["halab.stacks.admin", "halab.probe.identify", "halab.backends.base"])
 def test_the_examples_in_the_docstrings_hold(module: str) -> None:
     import doctest
     import importlib

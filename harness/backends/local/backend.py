@@ -13,6 +13,7 @@ from halab.backends.base import MachineStatus, debian_hosts, debian_interfaces
 from halab.backends.local import aptcache, cgroups, idmap, network
 from halab.backends.local.container import Container
 from halab.backends.local.host import host
+from halab.backends.netns import NETNS_DIR
 from halab.command import DEFAULT_TIMEOUT_S, CommandResult
 from halab.errors import HalabError
 from halab.image import ensure_image
@@ -23,6 +24,10 @@ from halab.progress import say
 from halab.wait import wait_until
 
 BOOT_TIMEOUT_S = 60.0
+ROUTER_INTERFACES = """# The router's eth1 and its routing are set by the lab (halab), outside this machine:
+# its root has no capability over the network it sits in.
+source /etc/network/interfaces.d/*
+"""
 
 
 class LocalBackend:
@@ -45,13 +50,13 @@ class LocalBackend:
         network.create_router(self.plan, self.lab)
         if self.plan.bmc:
             network.create_bmc_namespace(self.plan, self.lab)
-        with ThreadPoolExecutor(len(self.plan.nodes)) as pool:
-            for _ in pool.map(lambda node: self._create_node(node, base), self.plan.node_names):
+        with ThreadPoolExecutor(len(self.plan.machine_names)) as pool:
+            for _ in pool.map(lambda node: self._create_node(node, base), self.plan.machine_names):
                 pass
 
     def down(self) -> None:
         """Stop every node and remove everything the lab made; safe on a half-built lab."""
-        for node in self.plan.node_names:
+        for node in self.plan.machine_names:
             cgroups.kill(self.lab, node)
             self._container(node).unmount()
             cgroups.remove(self.lab, node)
@@ -70,10 +75,15 @@ class LocalBackend:
             detail += "".join(f"; hit {what}" for what in self.limits_hit(node.name))
             addresses = ", ".join([str(node.address), *(str(i.address) for i in node.interfaces)])
             machines.append(MachineStatus(node.name, running, addresses, cut, detail))
-        router_ok = network.namespace_exists(network.machine_namespace(self.lab, self.plan.router.name))
-        machines.append(
-            MachineStatus(self.plan.router.name, router_ok, str(self.plan.router.address), False, "gateway namespace")
-        )
+        router = self.plan.router
+        if router.node:
+            running = self.is_running(router.name)
+            detail = (self._boot_state(router.name) if running else "powered off") + "; gateway, no cluster role"
+            detail += "".join(f"; hit {what}" for what in self.limits_hit(router.name))
+            machines.append(MachineStatus(router.name, running, str(router.address), False, detail))
+        else:
+            router_ok = network.namespace_exists(network.machine_namespace(self.lab, router.name))
+            machines.append(MachineStatus(router.name, router_ok, str(router.address), False, "gateway namespace"))
         if self.plan.bmc:
             bmc_ok = network.namespace_exists(network.machine_namespace(self.lab, network.BMC))
             addresses = ", ".join(str(n.bmc) for n in self.plan.nodes if n.bmc)
@@ -100,6 +110,8 @@ class LocalBackend:
     def power_off(self, node: str) -> None:
         """A power cut: every process of the node killed at once, no shutdown, cable pulled."""
         self._container(node).power_off()
+        if self._is_router(node):  # its namespace and cable are the lab's gateway: they stay
+            return
         # Orphaned sockets would keep the old cable alive for ~100 s: remove it now.
         network.unplug(self.plan, self.lab, node)
         network.forget_machine_namespace(self.lab, node)
@@ -137,24 +149,40 @@ class LocalBackend:
         return network.machine_namespace(self.lab, network.BMC) if self.plan.bmc else None
 
     # -- internals ------------------------------------------------------------------------
+    def _is_router(self, node: str) -> bool:
+        return self.plan.router.node and node == self.plan.router.name
+
     def _container(self, node: str) -> Container:
-        self.plan.node(node)
+        if not self._is_router(node):
+            self.plan.node(node)
         return Container(self.lab, node, self.directory / "nodes" / node)
+
+    def _start(self, container: Container, base: Path, interfaces: Sequence[str],
+               network_namespace: Path | None = None) -> int:
+        """Mount, set up and boot a machine in its cgroups; its PID 1 once it is in its namespaces."""
+        container.mount(base, self.plan.limits.writable_mib)
+        self._first_boot_setup(container)
+        cgroups.create(self.lab, container.node, self.plan.limits)
+        container.boot(interfaces, network_namespace)
+        try:
+            return wait_until(container.confined_pid, lambda pid: pid is not None,
+                              what=f"{container.node}'s container to start in its own namespaces", timeout_s=15,
+                              interval_s=0.02)
+        except HalabError as error:
+            raise self._boot_failure(container, error) from None
 
     def _create_node(self, node: str, base: Path) -> None:
         """Mount, set up, boot, then cable: the node's network namespace is made by nspawn
-        inside the node's user namespace (see container.py), and waits for its cable."""
-        plan = self.plan.node(node)
+        inside the node's user namespace (see container.py), and waits for its cable. The
+        router, when it is a node, boots into its own namespace, already cabled and addressed."""
         container = self._container(node)
-        container.mount(base, self.plan.limits.writable_mib)
-        self._first_boot_setup(container)
-        cgroups.create(self.lab, node, self.plan.limits)
-        container.boot([plan.interface, *(i.name for i in plan.interfaces)])
-        try:
-            pid = wait_until(container.confined_pid, lambda pid: pid is not None,
-                             what=f"{node}'s container to start in its own namespaces", timeout_s=15, interval_s=0.02)
-        except HalabError as error:
-            raise self._boot_failure(container, error) from None
+        if self._is_router(node):
+            namespace = NETNS_DIR / network.machine_namespace(self.lab, node)
+            self._start(container, base, ["eth1"], namespace)
+            self._wait_booted(container)
+            return
+        plan = self.plan.node(node)
+        pid = self._start(container, base, [plan.interface, *(i.name for i in plan.interfaces)])
         network.attach_machine_namespace(self.lab, node, pid)
         for interface in plan.interfaces:
             network.plug(self.plan, self.lab, node, interface=interface.name, mac=interface.mac,
@@ -178,13 +206,23 @@ class LocalBackend:
         if marker.exists():
             return
         etc = container.root / "etc"
+        router = self.plan.router
         (etc / "hostname").write_text(container.node + "\n")
-        (etc / "hosts").write_text(debian_hosts(container.node))
+        (etc / "apt/apt.conf.d/01proxy").write_text(aptcache.proxy_conf(str(router.address.ip)))
+        if self._is_router(container.node):
+            # The lab's gateway knows every machine by name; its interface is the host's to set.
+            known = [(str(n.address.ip), n.name) for n in self.plan.nodes]
+            (etc / "hosts").write_text(debian_hosts(container.node, known))
+            (etc / "network/interfaces").write_text(ROUTER_INTERFACES)
+            marker.write_text("")
+            idmap.shift_new_files(container.upper, container.root, container.uid_shift)
+            return
+        known = [(str(router.address.ip), router.name)] if router.node else []
+        (etc / "hosts").write_text(debian_hosts(container.node, known))
         node = self.plan.node(container.node)
         (etc / "network/interfaces").write_text(debian_interfaces(
-            node.interface, str(node.address), str(self.plan.router.address.ip),
+            node.interface, str(node.address), str(router.address.ip),
             further=[(i.name, str(i.address)) for i in node.interfaces]))
-        (etc / "apt/apt.conf.d/01proxy").write_text(aptcache.proxy_conf(str(self.plan.router.address.ip)))
         if self.plan.enable_at_install:
             host(["systemctl", f"--root={container.root}", "enable", *self.plan.enable_at_install])
         marker.write_text("")

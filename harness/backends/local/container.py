@@ -113,20 +113,27 @@ class Container:
                              fix=f"umount them by hand, then halab down --name {self.lab} again")
         idmap.release_range(self.directory)
 
-    def boot(self, interfaces: Sequence[str]) -> None:
-        """Start the node, detached from the harness (a lab outlives `halab up`)."""
+    def boot(self, interfaces: Sequence[str], network_namespace: Path | None = None) -> None:
+        """Start the node, detached from the harness (a lab outlives `halab up`).
+
+        `network_namespace`: a namespace the host made and cabled (the router's), where nspawn is
+        started (launch.py) and, with no network option, leaves the node, instead of one nspawn
+        makes: it belongs to the host's user namespace, so node root holds no capability there
+        and the lab's routing and addresses stay the host's to set."""
         if self.init_pid() is not None:
             return
+        network = [] if network_namespace else ["--private-network"]
         argv = [
             "systemd-nspawn", "--quiet", f"--directory={self.root}",
             f"--machine={self.lab}-{self.node}", f"--hostname={self.node}",
             "--register=no", "--keep-unit",
             f"--private-users={self.uid_shift}:{idmap.RANGE}", "--private-users-ownership=off",
-            "--private-network",
+            *network,
             "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only",
             "--", "/bin/sh", "-c", wait_for_cable(interfaces),
         ]
-        launcher = [sys.executable, "-m", "halab.backends.local.launch", self.lab, self.node]
+        launcher = [sys.executable, "-m", "halab.backends.local.launch", self.lab, self.node,
+                    *([f"--netns={network_namespace}"] if network_namespace else [])]
         with self.console_log.open("ab") as log:
             subprocess.Popen(
                 [*launcher, *argv], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -22,12 +22,26 @@ import sys
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _PR_CAPBSET_DROP = 24
 # The user namespace first: the others belong to it, and entering them needs its capabilities.
+# A namespace it does not own (the router's network, made and cabled by the host) is entered
+# before it, while this helper is still host root: from inside, node root could not.
 _NAMESPACES = ("user", "cgroup", "ipc", "uts", "net", "pid", "mnt")
+_NS_GET_USERNS = 0xB701  # ioctl: the user namespace that owns a namespace (linux/nsfs.h)
 
 
 def _setns(fd: int, kind: str) -> None:
     if _LIBC.setns(fd, 0) != 0:
         raise OSError(ctypes.get_errno(), f"setns into the node's {kind} namespace")
+
+
+def _owner(fd: int) -> int:
+    """The inode of the user namespace owning namespace `fd`."""
+    owner = _LIBC.ioctl(fd, _NS_GET_USERNS)
+    if owner < 0:
+        raise OSError(ctypes.get_errno(), "reading which user namespace owns a namespace of the node")
+    try:
+        return os.fstat(owner).st_ino
+    finally:
+        os.close(owner)
 
 
 def _bounding_set(pid: int) -> int:
@@ -46,6 +60,8 @@ def enter(pid: int, cgroups: list[str], env: list[str], argv: list[str]) -> int:
     with open("/proc/sys/kernel/cap_last_cap") as last:
         last_cap = int(last.read())
     fds = [(os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC), kind) for kind in _NAMESPACES]
+    user = os.fstat(fds[0][0]).st_ino
+    fds.sort(key=lambda entry: 1 if entry[1] == "user" else 2 if _owner(entry[0]) == user else 0)
     for fd, kind in fds:
         _setns(fd, kind)
         os.close(fd)

@@ -66,6 +66,10 @@ def create_router(plan: LabPlan, lab: str) -> None:
     ns = machine_namespace(lab, plan.router.name)
     add_namespace(ns)
     host(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+    if plan.router.node:
+        # The router node's root has no capability in this namespace (the host's): without this
+        # its sshd could not bind port 22. Only the router's own processes live here.
+        host(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_unprivileged_port_start=0"])
     plug(plan, lab, plan.router.name, interface="eth1", mac=None, address=str(plan.router.address), gateway=None)
     aptcache.open_path(ns, str(plan.router.address.ip))
 
