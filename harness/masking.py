@@ -124,12 +124,12 @@ def secrets_of_lab(name_or_path: str | Path, document: Path | None = None) -> Se
     """The secrets of a lab's document (its plan's, or `document`): a bundled lab by name (what a
     rebuilt or running lab of it was given), or a lab's folder. None when it cannot be read."""
     from halab.errors import HalabError
-    from halab.labdoc.parser import parse_document
+    from halab.labdoc.parser import parse_lab_document
     from halab.plan import load_plan
 
     try:
         plan = load_plan(name_or_path)
-        return secrets_of_document(parse_document(document or plan.document, plan.node_names))
+        return secrets_of_document(parse_lab_document(plan, document))
     except HalabError:
         return NONE
 

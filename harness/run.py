@@ -16,7 +16,7 @@ from halab.backends import Backend, open_backend
 from halab.experiment import NOT_TESTED, READY_S, FaultRun, measure_fault, patience_s
 from halab.errors import HalabError
 from halab.faults import FAULTS, fault_named, heal_journal
-from halab.labdoc import StepFailed, StepResult, parse_document, run_document
+from halab.labdoc import StepFailed, StepResult, parse_lab_document, run_document
 from halab.labdoc.observe import LabObserver
 from halab.paths import reports_dir, state_root
 from halab.plan import LabPlan, load_plan
@@ -61,7 +61,7 @@ def bring_up(
     (unless not `wait_for_vip`: a document's own expect blocks judge it, and it may end
     degraded on purpose); on any failure leave nothing behind."""
     if provision:  # a bad document is one line before anything is made, not after the boot
-        parse_document(document or plan.document, plan.node_names)
+        parse_lab_document(plan, document)
     open_backend(backend_kind, plan, labs.check_lab_name(name), options).preflight()
     record = labs.create(plan, name, backend_kind, options)
     backend = record.open()
@@ -100,7 +100,7 @@ def lab_up(plan: LabPlan, name: str, backend_kind: str = "local", **options: str
 
 def provision_lab(backend: Backend, path: Path) -> tuple[StepResult, ...]:
     plan = backend.plan
-    document = parse_document(path, plan.node_names, others=plan.machine_names[len(plan.node_names):])
+    document = parse_lab_document(plan, path)
     say(f"running {path.name}: {len(document.steps)} steps")
 
     def show(outcome: StepResult) -> None:

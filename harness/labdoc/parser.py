@@ -26,11 +26,14 @@ import re
 import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from halab.errors import HalabError
 from halab.inputs import DAY_S, read_text, seconds
 from halab.labdoc.sentences import EXAMPLES, Expectation, UnknownSentence, read_sentence
+
+if TYPE_CHECKING:
+    from halab.plan import LabPlan
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
@@ -86,6 +89,12 @@ def parse_document(path: Path, node_names: tuple[str, ...], others: tuple[str, .
     lab's further machines a step may name (`on=router` when the plan makes it a node); `on=all`
     and the expect sentences stay the cluster's nodes."""
     return parse_text(read_text(path, "lab document"), path, node_names, others)
+
+
+def parse_lab_document(plan: LabPlan, path: Path | None = None) -> LabDocument:
+    """The plan's document (or `path`), whose steps may name the nodes and the plan's other
+    machines (the router when it is a node): the one way every caller reads a lab's document."""
+    return parse_document(path or plan.document, plan.node_names, plan.machine_names[len(plan.node_names):])
 
 
 def parse_text(text: str, source: Path, node_names: tuple[str, ...], others: tuple[str, ...] = ()) -> LabDocument:

@@ -8,7 +8,7 @@ import pytest
 from halab.backends.base import debian_hosts
 from halab.errors import HalabError
 from halab.faults import fault_named
-from halab.labdoc.parser import parse_document, parse_text
+from halab.labdoc.parser import parse_lab_document, parse_text
 from halab.plan import load_plan
 
 PCS = (Path(__file__).parents[2] / "labs/pcs/plan.toml").read_text()
@@ -50,8 +50,8 @@ def test_steps_may_run_on_the_router_node_but_all_stays_the_cluster() -> None:
 
 
 def test_the_fencing_document_sets_up_the_quorum_device_on_the_router() -> None:
-    plan = load_plan("fencing")
-    steps = parse_document(plan.document, plan.node_names, others=("router",)).steps
+    plan = load_plan("fencing")  # read as bring-up, the runner and the secrets read it: the router named
+    steps = parse_lab_document(plan).steps
     on_router = [step.body for step in steps if step.nodes == ("router",)]
     assert any("pcs qdevice setup model net --enable\n" in body and "pcs qdevice start net" in body for body in on_router)
     assert any("pcs quorum device add model net host=router algorithm=ffsplit" in step.body for step in steps
