@@ -19,7 +19,9 @@ from halab.plan import load_plan
 from halab.run import lab_up
 
 # HALAB_E2E_PREFIX=cf runs the shared lab as cfpcs: a developer's own run never meets anyone's e2epcs.
-SHARED_LAB = f"{os.environ.get('HALAB_E2E_PREFIX', 'e2e')}pcs"
+# Each pytest-xdist worker has its own (e2epcs, e2epcs1): modules that share it may run side by side.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+SHARED_LAB = f"{os.environ.get('HALAB_E2E_PREFIX', 'e2e')}pcs{'' if _WORKER == '0' else _WORKER}"
 
 
 def root_namespace_network() -> tuple[str, str]:
