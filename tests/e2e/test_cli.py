@@ -80,4 +80,4 @@ def test_exec_and_shell_run_in_the_node_confined(pcs_lab: Backend) -> None:
     assert shell.returncode == 3, shell
     assert shell.stdout.split()[:1] == ["0"] and shell.stdout.split()[1] != "0", shell.stdout  # node root, not host root
     refused = halab("exec", "--name", pcs_lab.lab, "node9", "--", "true")
-    assert refused.returncode == 2 and "has no node 'node9'" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.returncode == 2 and "has no machine 'node9'" in refused.stderr and "Traceback" not in refused.stderr
