@@ -15,6 +15,8 @@ from typing import Iterator, Sequence
 import pytest
 
 from graded_runs import with_failures
+from lab_files import PCS_PLAN as PLAN
+from lab_files import write_lab as lab
 from halab.cli import main
 from halab.command import CommandResult
 from halab.errors import HalabError
@@ -32,7 +34,6 @@ from halab.submissions.archive import ArchiveRefused, read_archive
 from halab.submissions.batch import find_archives
 
 LABS = Path(__file__).parents[2] / "labs"
-PLAN = (LABS / "pcs/plan.toml").read_text()
 NODES = ("node1", "node2")
 
 
@@ -46,14 +47,6 @@ def never_blocks() -> Iterator[None]:
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
-
-
-def lab(tmp_path: Path, plan: str = PLAN, document: bytes = b"```sh on=all\ntrue\n```\n") -> Path:
-    folder = tmp_path / "lab"
-    folder.mkdir(exist_ok=True)
-    (folder / "plan.toml").write_text(plan)
-    (folder / "lab.md").write_bytes(document)
-    return folder
 
 
 def refused(call, *args: object) -> str:  # type: ignore[no-untyped-def]

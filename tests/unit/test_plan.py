@@ -2,18 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from lab_files import PCS_PLAN as GOOD
+from lab_files import write_lab
 from halab.errors import HalabError
 from halab.plan import load_plan
-
-GOOD = (Path(__file__).parents[2] / "labs/pcs/plan.toml").read_text()
-
-
-def write_lab(tmp_path: Path, text: str) -> Path:
-    folder = tmp_path / "lab"
-    folder.mkdir()
-    (folder / "plan.toml").write_text(text)
-    (folder / "lab.md").write_text("```sh on=all\ntrue\n```\n")
-    return folder
 
 
 def test_the_pcs_plan_loads_with_the_seed_addresses() -> None:

@@ -5,21 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from lab_files import PCS_PLAN as PCS
+from lab_files import write_lab
 from halab.backends.base import debian_hosts
 from halab.errors import HalabError
 from halab.faults import fault_named
 from halab.labdoc.parser import parse_lab_document, parse_text
 from halab.plan import load_plan
-
-PCS = (Path(__file__).parents[2] / "labs/pcs/plan.toml").read_text()
-
-
-def write_lab(tmp_path: Path, text: str) -> Path:
-    folder = tmp_path / "lab"
-    folder.mkdir()
-    (folder / "plan.toml").write_text(text)
-    (folder / "lab.md").write_text("```sh on=all\ntrue\n```\n")
-    return folder
 
 
 def test_the_fencing_plan_makes_the_router_a_machine_the_others_keep_it_bare() -> None:
