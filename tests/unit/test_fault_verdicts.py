@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from halab.experiment import SETTLE_S, FaultRun, _judge, _outcome, recent_answers
+from halab.experiment import SETTLE_S, FaultRun, _judge, _outcome, reaction_seen, recent_answers
 from halab.probe import ProbeSample
 from halab.report import fault_table
 
@@ -55,6 +55,31 @@ def test_clients_are_served_only_after_a_full_stretch_of_answers() -> None:
     assert not recent.served and recent.failed == 1
     assert not recent_answers([], now=12.0).served
     assert recent_answers(answered, now=12.0 + SETTLE_S + 1).answered == 0  # nothing recent: not served
+
+
+def answers(first: float, last: float, node: str) -> list[ProbeSample]:
+    return [ProbeSample(first + i * 0.02, first + i * 0.02 + 0.004, "ok", node=node)
+            for i in range(int((last - first) / 0.02) + 1)]
+
+
+def test_a_blip_on_the_victim_does_not_end_a_membership_fault_early() -> None:
+    """Corosync killed on node2: its Apache answers again 0.2 s later, while node1 needs token +
+    consensus (11.6 s budget) to take over. Judged at 2 s, that was a restart in place (a CI failure)."""
+    blip = [probe(0.1, ok=False)]
+    samples = answers(0.0, 0.08, "node2") + blip + answers(0.3, 3.0, "node2")
+    assert not reaction_seen(samples, 0.0, 3.0, quiet_s=13.1, victim="node2", in_place_after_s=11.6)
+    assert reaction_seen(samples + answers(3.02, 12.0, "node2"), 0.0, 12.0, quiet_s=13.1, victim="node2",
+                         in_place_after_s=11.6)
+    took_over = samples + [probe(7.0, ok=False)] + answers(7.1, 9.0, "node1")
+    assert reaction_seen(took_over, 0.0, 9.0, quiet_s=13.1, victim="node2", in_place_after_s=11.6)
+    # Apache killed: the victim answering again is the restart, seen at once.
+    assert reaction_seen(samples, 0.0, 3.0, quiet_s=36.5, victim="node2", in_place_after_s=0.0)
+
+
+def test_no_outage_is_judged_once_the_quiet_time_has_passed() -> None:
+    steady = answers(0.0, 14.0, "node2")
+    assert not reaction_seen(steady, 0.0, 10.0, quiet_s=13.1, victim="node2", in_place_after_s=11.6)
+    assert reaction_seen(steady, 0.0, 14.0, quiet_s=13.1, victim="node2", in_place_after_s=11.6)
 
 
 RUN = FaultRun(
