@@ -30,6 +30,7 @@ from halab.facts import LabFacts, gather_facts
 from halab.grading.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, CheckFailed, CheckResult, fail
 from halab.grading.rubric import Rubric, load_rubric
 from halab.lab import find_lab
+from halab.masking import write_private
 from halab.plan import LabPlan
 from halab.progress import say
 from halab.stacks import Stack, stack_for
@@ -104,7 +105,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                   for item in session.items if HALAB_FIXTURES & set(getattr(item, "fixturenames", ()))]
         record = {"checks": checks, "results": [asdict(r) for r in session.config.stash[RESULTS]],
                   "timelines": session.config.stash[TIMELINES], "scenarios": session.config.stash[SCENARIOS]}
-        Path(path).write_text(json.dumps(record, indent=1))
+        write_private(Path(path), json.dumps(record, indent=1))  # evidence read from a student's nodes
     name = session.config.stash.get(FRESH_NAME, None)
     if name is not None:
         from halab.run import tear_down

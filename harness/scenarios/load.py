@@ -19,14 +19,14 @@ from typing import Any
 from halab.errors import HalabError
 from halab.inputs import read_text, seconds
 from halab.plan import LabPlan
-from halab.scenarios.model import ACTIONS, FAILURE_TIMEOUT, NODE_ACTIONS, NOWHERE, ROLES, Expect, Scenario, Step
+from halab.scenarios.model import ACTIONS, FAILURE_TIMEOUT, NODE_ACTIONS, NOWHERE, ON_FAIL, ROLES, Expect, Scenario, Step
 
 FILE = "scenarios.toml"
 # What each stack can be asked to do. Heartbeat v1 keeps no fail-count and no constraints, and
 # has no scheduler to ask for a prediction: its scenarios are not supported yet.
 CAPABLE = {"pacemaker": frozenset(ACTIONS), "heartbeat": frozenset()}
-_EXPECT_KEYS = {"runs_on", "fail_count", "max_downtime_s", "move_constraint"}
-_STEP_KEYS = {"do", "node", "wait", "times", "expect"}
+_EXPECT_KEYS = {"runs_on", "fail_count", "max_downtime_s", "move_constraint", "serves"}
+_STEP_KEYS = {"do", "node", "wait", "on_fail", "times", "expect"}
 _SCENARIO_KEYS = {"id", "title", "resource", "hint", "fix", "step"}
 
 
@@ -96,11 +96,17 @@ def _steps(raw: Any, plan: LabPlan, where: str) -> list[Step]:
             raise HalabError(f"{where}: wait must be \"failure-timeout\" or a number of seconds (1 to 3600), got {wait!r}")
     elif wait:
         raise HalabError(f"{where}: only a wait step takes wait =")
+    on_fail = raw.get("on_fail", "")
+    if action == "on-fail":
+        if on_fail not in ON_FAIL:
+            raise HalabError(f"{where}: on-fail needs on_fail = one of {', '.join(ON_FAIL)}, got {on_fail!r}")
+    elif on_fail:
+        raise HalabError(f"{where}: only an on-fail step takes on_fail =")
     times = raw.get("times", 1)
     if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= 20:
         raise HalabError(f"{where}: times must be a whole number from 1 to 20, got {times!r}")
     expect = _expect(raw.get("expect", {}), plan, where)
-    return [Step(action, node, str(wait), expect if count == times else Expect(), count, times)
+    return [Step(action, node, str(wait), on_fail, expect if count == times else Expect(), count, times)
             for count in range(1, times + 1)]
 
 
@@ -122,10 +128,12 @@ def _expect(raw: Any, plan: LabPlan, where: str) -> Expect:
             downtime = seconds(downtime, f"{where}: max_downtime_s", zero=True)
         except HalabError as error:
             raise HalabError(f"{error.what} (got {downtime!r})") from None
-    constraint = raw.get("move_constraint")
-    if constraint is not None and not isinstance(constraint, bool):
-        raise HalabError(f"{where}: move_constraint must be true or false, got {constraint!r}")
-    return Expect(runs_on, tuple(sorted(counts.items())), None if downtime is None else float(downtime), constraint)
+    constraint, serves = raw.get("move_constraint"), raw.get("serves")
+    for key, value in (("move_constraint", constraint), ("serves", serves)):
+        if value is not None and not isinstance(value, bool):
+            raise HalabError(f"{where}: {key} must be true or false, got {value!r}")
+    return Expect(runs_on, tuple(sorted(counts.items())), None if downtime is None else float(downtime), constraint,
+                  serves)
 
 
 def _only(raw: dict[str, Any], known: set[str], where: str) -> None:

@@ -21,9 +21,13 @@ ACTIONS = {
     "cleanup": "clean up the resource's failures",
     "stop": "stop the cluster stack",
     "start": "start the cluster stack",
+    "on-fail": "set on-fail of Apache's monitor to",
 }
 NODE_ACTIONS = {"kill-apache", "standby", "unstandby", "move", "stop", "start"}
 FAILURE_TIMEOUT = "failure-timeout"  # wait = "failure-timeout": the resource's own, read from the CIB
+# on-fail = "standby": what Pacemaker does when Apache's monitor fails (seed 003); the scenario
+# sets it for its own steps and puts the student's own operations back at its end.
+ON_FAIL = ("restart", "stop", "standby", "block", "ignore", "fence")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class Expect:
     fail_count: tuple[tuple[str, int], ...] = ()  # (role or node, the service's fail-count there)
     max_downtime_s: float | None = None  # the longest outage clients may see during the step
     move_constraint: bool | None = None  # whether a cli- constraint on the resource remains
+    serves: bool | None = None  # whether clients of the VIP get answers once the step is over
 
     @property
     def empty(self) -> bool:
@@ -45,6 +50,7 @@ class Step:
     action: str
     node: str = ""  # a role or a node name; "" = where the resource runs (kill-apache) / not needed
     wait: str = ""  # wait: "failure-timeout" or a number of seconds
+    on_fail: str = ""  # on-fail: one of ON_FAIL
     expect: Expect = Expect()
     count: int = 1  # this step is the count-th of a `times = N` series
     times: int = 1
@@ -54,6 +60,8 @@ class Step:
         what = ACTIONS[self.action]
         if self.action == "wait":
             what = f"wait {self.wait if self.wait == FAILURE_TIMEOUT else self.wait + ' s'}"
+        if self.action == "on-fail":
+            return f"{what} {self.on_fail} (the lab's own operations are put back at the end)"
         target = node or self.node or "the node running Apache"
         where = f" {'to' if self.action == 'move' else 'on'} {target}" if self.action in NODE_ACTIONS else ""
         series = f" ({self.count} of {self.times})" if self.times > 1 else ""

@@ -19,8 +19,9 @@ SIMULATE = ("crm_simulate", "--simulate", "--output-as=xml")
 
 
 def simulation(action: str, node: str, *, unit: str, service: str, monitor_ms: int | None,
-               seconds: float = 0.0, now: datetime | None = None) -> list[str]:
-    """The argv that asks the scheduler about one step, run on any member of the cluster."""
+               seconds: float = 0.0, now: datetime | None = None, change: list[str] | None = None) -> list[str]:
+    """The argv that asks the scheduler about one step, run on any member of the cluster. An
+    action whose command the runner composes itself (on-fail) passes it as `change`."""
     live = [*SIMULATE, "--live-check"]
     if action == "kill-apache":
         # Without a monitor nothing notices the kill: the prediction is that nothing happens.
@@ -32,7 +33,7 @@ def simulation(action: str, node: str, *, unit: str, service: str, monitor_ms: i
     if action == "wait":
         later = (now or datetime.now(timezone.utc)) + timedelta(seconds=seconds)
         return live + [f"--set-datetime={later.strftime('%Y-%m-%dT%H:%M:%SZ')}"]
-    change = {
+    change = change if change is not None else {
         "standby": ["crm_attribute", "--node", node, "--name", "standby", "--update", "on"],
         "unstandby": ["crm_attribute", "--node", node, "--name", "standby", "--update", "off"],
         "move": ["crm_resource", "--move", "--resource", unit, "--node", node],

@@ -1,7 +1,7 @@
 """Run scenarios on a live Pacemaker lab under one prober: before each step ask the oracle,
 do the step, poll the cluster (bounded) until it has reacted, measure, judge. Whatever happens,
-each scenario ends by undoing what it did (nodes started, standby lifted, its constraints
-cleared, its failures cleaned up), so the next one starts from the lab as the student left it."""
+each scenario ends by undoing what it did (nodes started, the operations it changed put back,
+standby lifted, its constraints cleared, its failures cleaned up), so the next one starts from the lab as the student left it."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from typing import Sequence
 from halab import lab as labs
 from halab.backends import Backend
 from halab.errors import HalabError
-from halab.experiment import READY_S, patience_s, wait_healthy, wait_served, wait_whole_and_served
+from halab.experiment import READY_S, patience_s, recent_answers, wait_healthy, wait_served, wait_whole_and_served
 from halab.faults import fault_named
 from halab.probe import ProbeSample, Prober
 from halab.probe.analysis import downtime_after
 from halab.progress import announce, say
 from halab.scenarios.model import FAILURE_TIMEOUT, HOME, NOWHERE, OTHER, Expect, Scenario, Step
 from halab.scenarios.observe import Snapshot, snapshot, watched
+from halab.scenarios.on_fail import query_operations, replace_operations, with_on_fail
 from halab.scenarios.oracle import predict, simulation
 from halab.scenarios.timeline import Event, changes, client_events
 from halab.stacks import stack_for
@@ -52,6 +53,7 @@ class StepRun:
     move_constraints: tuple[str, ...]
     downtime_s: float | None
     problems: tuple[str, ...]  # expectations not met
+    served: bool = True  # clients of the VIP were answered once the step was over
 
     @property
     def as_predicted(self) -> bool:
@@ -123,6 +125,7 @@ class _Run:
     events: list[Event] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)  # nodes whose stack the scenario stopped
     standby: list[str] = field(default_factory=list)  # nodes the scenario put in standby
+    operations: dict[str, str] = field(default_factory=dict)  # resource -> its <operations> before on-fail
     unit: str = ""  # read from the CIB once the cluster is ready
     service: str = ""
     home: str = ""
@@ -182,15 +185,17 @@ class _Run:
         self._do(step, node)
         after = self._settle(step, node, before, started, inherent, seconds)
         ended = time.monotonic()
-        outage = downtime_after(self.prober.samples(), started, until=ended)
+        samples = self.prober.samples()
+        outage = downtime_after(samples, started, until=ended)
         downtime = outage.duration_s if outage else None
+        served = recent_answers(samples, ended).served
         fail_counts = tuple((n, after.fail_count(self.service, n)) for n in self.backend.plan.node_names)
         return StepRun(
             description=description, action=step.action, node=node, started_at=started, ended_at=ended,
             inherent_s=inherent, predicted_on=predicted, predicted_actions=actions, prediction_note=note,
             observed_on=after.where(self.unit), fail_counts=fail_counts,
             move_constraints=after.move_constraints(self.unit), downtime_s=downtime,
-            problems=self._problems(step.expect, after, downtime),
+            problems=self._problems(step.expect, after, downtime, served), served=served,
         )
 
     def _node(self, step: Step) -> str:
@@ -224,7 +229,8 @@ class _Run:
     def _predict(self, step: Step, node: str, seconds: float) -> tuple[tuple[str, ...] | None, str, tuple[str, ...]]:
         monitor = self._monitor_s()
         argv = simulation(step.action, node, unit=self.unit, service=self.service,
-                          monitor_ms=int(monitor * 1000) if monitor else None, seconds=seconds + 1)
+                          monitor_ms=int(monitor * 1000) if monitor else None, seconds=seconds + 1,
+                          change=self._on_fail(step.on_fail) if step.action == "on-fail" else None)
         try:
             prediction = predict(self.backend, self.stack, argv)
         except HalabError as error:
@@ -242,6 +248,8 @@ class _Run:
         elif action == "start":
             self.stack.start(self.backend, node)
             self._started(node)
+        elif action == "on-fail":
+            self._tool(self._on_fail(step.on_fail))
         elif action != "wait":
             command = {
                 "standby": lambda: self.admin.standby(node), "unstandby": lambda: self.admin.unstandby(node),
@@ -254,10 +262,17 @@ class _Run:
             if action == "unstandby" and node in self.standby:
                 self.standby.remove(node)
 
-    def _tool(self, command: str) -> None:
-        """The lab's own tool (pcs or crm) on a node whose stack runs."""
+    def _tool(self, command: str | list[str]) -> None:
+        """The lab's own tool (pcs or crm), or Pacemaker's, on a node whose stack runs."""
         node = next(n for n in self.backend.plan.node_names if n not in self.stopped)
-        self.backend.run(node, shlex.split(command), timeout=60).check()
+        self.backend.run(node, shlex.split(command) if isinstance(command, str) else command, timeout=60).check()
+
+    def _on_fail(self, value: str) -> list[str]:
+        """The command that sets on-fail on the service's monitors; their XML as the student left
+        it is kept, once, for the end."""
+        if self.service not in self.operations:
+            self.operations[self.service] = self.stack.ask(self.backend, query_operations(self.service)).stdout
+        return replace_operations(self.service, with_on_fail(self.operations[self.service], value))
 
     def _started(self, node: str) -> None:
         for entry in self.journal.entries():
@@ -281,7 +296,7 @@ class _Run:
         if step.action != "wait":
             self._idle(max(5.0, deadline - time.monotonic()))
             self._observe(step)
-        if self.last.where(self.unit):
+        if self.last.where(self.unit) and step.expect.serves is not False:
             try:
                 wait_served(self.prober, max(3.0, deadline - time.monotonic()))
             except WaitTimeout:
@@ -315,7 +330,7 @@ class _Run:
         if node:
             self.backend.run(node, ["crm_resource", "--wait", f"--timeout={seconds}s"], timeout=seconds + 10)
 
-    def _problems(self, expect: Expect, after: Snapshot, downtime: float | None) -> tuple[str, ...]:
+    def _problems(self, expect: Expect, after: Snapshot, downtime: float | None, served: bool) -> tuple[str, ...]:
         problems = []
         on = after.where(self.unit)
         if expect.runs_on is not None:
@@ -335,6 +350,8 @@ class _Run:
             if bool(left) != expect.move_constraint:
                 problems.append(f"{', '.join(left)} remains" if left else
                                 f"no cli- constraint on {self.unit}, the lab expects the move's constraint")
+        if expect.serves is not None and served != expect.serves:
+            problems.append("clients of the VIP get answers" if served else "clients of the VIP get no answer")
         return tuple(problems)
 
     def _named(self, place: str) -> str:
@@ -351,6 +368,9 @@ class _Run:
             for node in list(self.stopped):
                 self.stack.start(self.backend, node)
                 self._started(node)
+            for resource, operations in list(self.operations.items()):
+                self._tool(replace_operations(resource, operations))
+                del self.operations[resource]
             for node in list(self.standby):
                 self._tool(self.admin.unstandby(node))
                 self.standby.remove(node)

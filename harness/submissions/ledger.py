@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from halab.grading.results import CheckResult
 from halab.grading.rubric import load_rubric
 from halab.grading.score import score
 from halab.grading.session import GradingRun
+from halab.masking import NONE, secrets_of_lab, write_private
 from halab.plan import load_plan
 
 if TYPE_CHECKING:
@@ -56,8 +56,7 @@ class Ledger:
         }
         entry = self._entry(outcome.archive)
         temporary = entry.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record))
-        os.chmod(temporary, 0o600)
+        write_private(temporary, json.dumps(record), secrets_of_lab(outcome.variant) if outcome.variant else NONE)
         temporary.replace(entry)
 
     def find(self, archive: Path, rubric: Path) -> "Outcome | None":

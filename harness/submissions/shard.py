@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from halab.errors import HalabError
+from halab.masking import write_private
 from halab.submissions.ledger import Ledger
 
 MANIFEST = "shard.json"
@@ -46,7 +47,7 @@ def write_manifest(out: Path, index: int, count: int, seen: Sequence[Path], refu
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"index": index, "count": count, "archives": sorted(a.name for a in seen),
                 "refused": [{"archive": a, "student": s, "reason": r} for a, s, r in refused]}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    write_private(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")  # names students
 
 
 def merge(folders: Sequence[Path], out: Path, id_column: str = "username") -> dict[str, Path]:

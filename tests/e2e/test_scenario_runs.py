@@ -97,3 +97,20 @@ def test_with_the_default_threshold_apache_never_moves_and_the_check_says_why(
     assert [step["observed_on"] for step in record["steps"]] == [[record["home"]]] * 3
     page = html_report("reference", run)
     assert "Failure timeline, measured" in page and "Pacemaker predicted" in page
+
+
+def operations(lab: Backend) -> str:
+    return lab.run("node1", ["cibadmin", "--query", "--xpath", "//primitive[@id='WebService']/operations"],
+                   timeout=30).check().stdout
+
+
+def test_on_fail_standby_moves_and_on_fail_stop_stops_then_the_lab_s_own_operations_are_back(lab: Backend) -> None:
+    before = operations(lab)
+    runs, _ = run_scenarios(lab, [scenario(lab, "on-fail-standby"), scenario(lab, "on-fail-stop")])
+    standby, stop = runs
+    assert standby.verdict == "pass", standby.explanation
+    assert standby.steps[-1].predicted_on == standby.steps[-1].observed_on == (standby.other,)
+    assert stop.verdict == "pass", stop.explanation
+    assert stop.steps[-1].observed_on == (stop.home,) and not stop.steps[-1].served
+    assert not standby.mismatches and not stop.mismatches
+    assert operations(lab) == before and "on-fail" not in before

@@ -11,6 +11,7 @@ from halab.errors import HalabError
 from halab.plan import load_plan
 from halab.scenarios import load_scenarios
 from halab.scenarios.observe import Snapshot, watched
+from halab.scenarios.on_fail import replace_operations, with_on_fail
 from halab.scenarios.oracle import simulation
 from halab.scenarios.timeline import changes
 from halab.stacks.cib import Cib, parse_cib
@@ -53,7 +54,8 @@ def test_output_that_is_not_crm_simulate_s_is_one_clear_error() -> None:
 
 def test_the_shipped_pcs_scenarios_load_and_expand_times() -> None:
     scenarios = {s.id: s for s in load_scenarios(PCS)}
-    assert set(scenarios) == {"migration-threshold", "failure-timeout", "failback", "standby", "move-then-clear"}
+    assert set(scenarios) == {"migration-threshold", "failure-timeout", "failback", "standby", "move-then-clear",
+                              "on-fail-restart", "on-fail-standby", "on-fail-stop"}
     kills = scenarios["migration-threshold"].steps
     assert [s.action for s in kills] == ["kill-apache"] * 3
     assert kills[0].expect.empty and kills[1].expect.runs_on == "home" and kills[2].expect.runs_on == "other"
@@ -75,6 +77,10 @@ def write(tmp_path: Path, text: str) -> Path:
     ('do = "kill-apache"\nexpect = { runs_on = "node3" }', "runs_on 'node3' is not a node"),
     ('do = "kill-apache"\nexpect = { fail_count = { home = -1 } }', "fail_count maps"),
     ('do = "kill-apache"\nexpect = { downtime = 3 }', "unknown key 'downtime'"),
+    ('do = "on-fail"', "on-fail needs on_fail = one of restart"),
+    ('do = "on-fail"\non_fail = "reboot"', "got 'reboot'"),
+    ('do = "kill-apache"\non_fail = "stop"', "only an on-fail step takes on_fail"),
+    ('do = "kill-apache"\nexpect = { serves = "yes" }', "serves must be true or false"),
 ])
 def test_a_bad_step_is_one_line_naming_the_scenario_and_step(tmp_path: Path, step: str, message: str) -> None:
     path = write(tmp_path, f'[[scenario]]\nid = "mine"\n[[scenario.step]]\ndo = "kill-apache"\n[[scenario.step]]\n{step}\n')
@@ -123,6 +129,39 @@ def test_an_action_is_simulated_on_a_copy_of_the_cib_with_the_same_command() -> 
     script = simulation("move", "node2", unit="WebCluster", service="WebService", monitor_ms=None)[-1]
     assert 'CIB_file="$copy" crm_resource --move --resource WebCluster --node node2' in script
     assert script.endswith('--xml-file="$copy"')
+
+
+OPERATIONS = """<operations>
+  <op name="monitor" interval="30s" id="WebService-monitor-interval-30s"/>
+  <op name="monitor" interval="0" id="WebService-probe" timeout="20s"/>
+  <op name="start" interval="0s" timeout="40s" id="WebService-start-interval-0s"/>
+</operations>"""
+
+
+def test_on_fail_is_set_on_recurring_monitors_only_and_the_rest_is_kept() -> None:
+    changed = with_on_fail(OPERATIONS, "standby")
+    assert changed.count('on-fail="standby"') == 1 and 'id="WebService-monitor-interval-30s" on-fail="standby"' in changed
+    assert 'id="WebService-start-interval-0s"' in changed and 'id="WebService-probe"' in changed
+    assert replace_operations("WebService", changed)[:4] == [
+        "cibadmin", "--replace", "--xpath", "//primitive[@id='WebService']/operations"]
+    with pytest.raises(HalabError, match="no recurring monitor"):
+        with_on_fail('<operations><op name="start" interval="0s" id="s"/></operations>', "stop")
+    with pytest.raises(HalabError, match="not valid XML"):
+        with_on_fail("Call cib_query failed", "stop")
+
+
+def test_an_on_fail_step_is_simulated_on_a_copy_with_the_runner_s_own_command() -> None:
+    change = replace_operations("WebService", with_on_fail(OPERATIONS, "stop"))
+    script = simulation("on-fail", "", unit="WebCluster", service="WebService", monitor_ms=30000, change=change)[-1]
+    assert 'CIB_file="$copy" cibadmin --replace --xpath' in script and "on-fail=" in script
+
+
+def test_pacemaker_predicts_what_each_on_fail_does_to_one_failed_monitor() -> None:
+    standby = simulated("on-fail-standby")
+    assert standby.where("WebCluster") == ("node2",)
+    stop = simulated("on-fail-stop")
+    assert stop.where("WebCluster") == ("node1",)  # the VIP stays; Apache is stopped
+    assert not any("WebService" in action and "node2" in action for action in stop.actions), stop.actions
 
 
 def snap(**changes_) -> Snapshot:

@@ -69,6 +69,8 @@ def test_merged_shards_make_one_gradebook_and_summary(tmp_path: Path) -> None:
     assert book == {"alice": "2", "bob": "0", "carol": "2", "dave": "2", "erin": "2"}
     summary = {r["Archive"]: r["State"] for r in csv.DictReader(paths["summary_csv"].open())}
     assert summary["mallory.zip"] == "refused" and len(summary) == 6
+    readable = [p for out in outs for p in out.rglob("*") if p.is_file() and p.stat().st_mode & 0o004]
+    assert not readable, readable  # reports, ledger entries and manifests name students: 0640
 
 
 def test_a_missing_or_doubled_shard_is_refused(tmp_path: Path) -> None:
