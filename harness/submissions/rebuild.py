@@ -50,6 +50,7 @@ class RebuildPlan:
 # -- planning (pure) ------------------------------------------------------------------------
 def plan_rebuild(submission: Submission, variant: LabPlan) -> RebuildPlan:
     """Names, addresses, interfaces, MACs and VIP of the student's cluster, from its evidence."""
+    _rebuildable(variant)
     notes: list[str] = []
     config_vips = configured_vips(submission)
     not_node = {v for v in (submission.vip, variant.vip, *config_vips) if v is not None}
@@ -126,6 +127,22 @@ def _node_address(
                          fix="collect again while the node's network is up")
     theirs = [a.ip for i in other.interfaces for a in i.addresses if a.ip not in not_node]
     return next(((i, a) for i, a in candidates if any(t in a.network for t in theirs)), candidates[0])
+
+
+def _rebuildable(variant: LabPlan) -> None:
+    """A rebuild makes two nodes on one subnet behind a bare router. A lab that needs more (the
+    fencing lab: BMCs to fence through, the router's quorum device, a second ring) would be
+    rebuilt without them, and its student graded for the rebuild's gaps: refused instead."""
+    needs = [what for what, needed in (
+        ("virtual BMCs to fence through", variant.bmc is not None or any(n.bmc for n in variant.nodes)),
+        ("a router that runs the quorum device", variant.router.node),
+        ("a second network for corosync's second link", bool(variant.networks)),
+    ) if needed]
+    if needs:
+        raise HalabError(f"a {variant.name} submission cannot be rebuilt from its archive yet: the lab needs "
+                         f"{', '.join(needs)}, and a rebuild makes two nodes on one subnet only, so the grade would "
+                         "count what the rebuild lacks against the student",
+                         fix="grade this student's own cluster live over SSH (README: Grading a student's own cluster)")
 
 
 def _free(subnet: IPv4Network, used: set[IPv4Address], preferred: list[IPv4Address | None]) -> IPv4Address:

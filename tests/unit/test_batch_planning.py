@@ -86,6 +86,15 @@ def test_nodes_on_two_networks_or_public_addresses_are_not_rebuilt() -> None:
         plan_rebuild(replace(submission, nodes=tuple(public)), load_plan("pcs"))
 
 
+def test_a_fencing_submission_is_refused_rather_than_graded_on_a_rebuild_without_bmcs_or_quorum_device() -> None:
+    with pytest.raises(HalabError) as error:
+        plan_rebuild(load(PCS), load_plan("fencing"))
+    assert error.value.what.startswith("a fencing submission cannot be rebuilt from its archive yet")
+    for need in ("virtual BMCs", "quorum device", "second network"):
+        assert need in error.value.what
+    assert "over SSH" in error.value.fix
+
+
 def test_keys_are_derived_from_hashes_equal_for_equal() -> None:
     assert derived_key("a" * 64) == derived_key("a" * 64) != derived_key("b" * 64)
     assert len(derived_key("a" * 64)) == 256
