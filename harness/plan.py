@@ -120,6 +120,7 @@ class LabPlan:
     tool: str = "pcs"  # what the lab administers the cluster with: pcs, crmsh or heartbeat (its files)
     bmc: BmcPlan | None = None  # set when the nodes have virtual BMCs (plan [bmc] and each node's bmc)
     networks: tuple[NetworkPlan, ...] = ()  # further networks (plan [[networks]]): redundant cluster links
+    domain: str = ""  # the installer's "Domain name": node1 is node1.DOMAIN in /etc/hosts ("": none)
 
     @property
     def machine_names(self) -> tuple[str, ...]:
@@ -170,7 +171,7 @@ def is_path(name_or_path: str | Path) -> bool:
 
 
 PLAN_KEYS = ("title", "stack", "tool", "document", "subnet", "vip", "client", "enable_at_install",
-             "start_allowance_s", "router", "nodes", "expect", "limits", "bmc", "networks")
+             "start_allowance_s", "router", "nodes", "expect", "limits", "bmc", "networks", "domain")
 NODE_KEYS = ("name", "address", "interface", "mac", "page_marker", "bmc", "interfaces")
 EXPECT_KEYS = ("outcomes", "why")
 
@@ -321,7 +322,18 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
         tool=tool,
         bmc=_bmc(_get(data, "bmc", "", dict, None), tuple(nodes)),
         networks=networks,
+        domain=_domain(_get(data, "domain", "", str, "")),
     )
+
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _domain(value: str) -> str:
+    """A DNS domain as Debian's installer takes it (lab.local), lower-case labels and dots."""
+    if value and (len(value) > 200 or not all(_LABEL.match(label) for label in value.split("."))):
+        raise ValueError(f"domain = {value!r}: must be a DNS domain of lower-case labels and dots, e.g. \"lab.local\"")
+    return value
 
 
 def _page_marker(value: str, where: str) -> str:

@@ -81,17 +81,23 @@ def debian_interfaces(interface: str, address: str, gateway: str, further: Seque
     )
 
 
-def debian_hosts(machine: str, known: Sequence[tuple[str, str]] = ()) -> str:
+def debian_hosts(machine: str, known: Sequence[tuple[str, str]] = (), domain: str = "") -> str:
     """/etc/hosts as a fresh Debian install leaves it: 127.0.1.1 is the machine's own name, a
-    classic lab mistake (the cluster must resolve the nodes to their lab addresses) to fix.
+    classic lab mistake (the cluster must resolve the nodes to their lab addresses) to fix; with
+    the installer's domain, its full name first (`hostname -f` then says node1.lab.local).
     `known`: (address, name) of machines the lab's network already names, as a school's DNS
     would (the router, when it is a machine of its own).
 
     >>> debian_hosts("node1", [("192.168.56.254", "router")]).splitlines()[2].split()
     ['192.168.56.254', 'router']
+    >>> debian_hosts("node1", domain="lab.local").splitlines()[1].split()
+    ['127.0.1.1', 'node1.lab.local', 'node1']
     """
-    names = "".join(f"{address}\t{name}\n" for address, name in known)
+    def named(name: str) -> str:
+        return f"{name}.{domain}\t{name}" if domain else name
+
+    names = "".join(f"{address}\t{named(name)}\n" for address, name in known)
     return (
-        f"127.0.0.1\tlocalhost\n127.0.1.1\t{machine}\n{names}\n"
+        f"127.0.0.1\tlocalhost\n127.0.1.1\t{named(machine)}\n{names}\n"
         "::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
     )

@@ -22,9 +22,11 @@ from halab.plan import LabPlan
 from halab.scenarios.model import ACTIONS, FAILURE_TIMEOUT, NODE_ACTIONS, NOWHERE, ON_FAIL, ROLES, Expect, Scenario, Step
 
 FILE = "scenarios.toml"
-# What each stack can be asked to do. Heartbeat v1 keeps no fail-count and no constraints, and
-# has no scheduler to ask for a prediction: its scenarios are not supported yet.
-CAPABLE = {"pacemaker": frozenset(ACTIONS), "heartbeat": frozenset()}
+# What each stack can be asked to do. Heartbeat v1 keeps no fail-count and no constraints and
+# monitors nothing: its standby is hb_standby, its unstandby hb_takeover, and auto_failback
+# decides what a start does (harness/scenarios/heartbeat_runner.py).
+CAPABLE = {"pacemaker": frozenset(ACTIONS), "heartbeat": frozenset({"standby", "unstandby", "stop", "start", "wait"})}
+PACEMAKER_ONLY = {"fail_count": "fail-counts", "move_constraint": "constraints", "resource": "resource names"}
 _EXPECT_KEYS = {"runs_on", "fail_count", "max_downtime_s", "move_constraint", "serves"}
 _STEP_KEYS = {"do", "node", "wait", "on_fail", "times", "expect"}
 _SCENARIO_KEYS = {"id", "title", "resource", "hint", "fix", "step"}
@@ -67,6 +69,7 @@ def _scenario(raw: Any, plan: LabPlan, where: str) -> Scenario:
         steps += _steps(step, plan, f"{where}, step {index}")
     if not steps:
         raise HalabError(f"{where}: has no [[scenario.step]]", fix="add at least one step, e.g. do = \"kill-apache\"")
+    _pacemaker_keys(raw, plan, where)
     return Scenario(ident, str(raw.get("title", ident)), tuple(steps), str(raw.get("resource", "")),
                     str(raw.get("hint", "")), str(raw.get("fix", "")), where)
 
@@ -90,6 +93,8 @@ def _steps(raw: Any, plan: LabPlan, where: str) -> list[Step]:
     if action in NODE_ACTIONS - {"kill-apache"} and not node:
         raise HalabError(f"{where}: {action} needs a node", fix='add node = "home" (or "other", or a node name)')
     wait = raw.get("wait", "")
+    if wait == FAILURE_TIMEOUT and plan.stack != "pacemaker":
+        raise HalabError(f"{where}: the {plan.stack} stack has no failure-timeout", fix="wait a number of seconds")
     if action == "wait":
         if wait != FAILURE_TIMEOUT and not (isinstance(wait, (int, float)) and not isinstance(wait, bool)
                                             and 0 < wait <= 3600):
@@ -106,6 +111,7 @@ def _steps(raw: Any, plan: LabPlan, where: str) -> list[Step]:
     if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= 20:
         raise HalabError(f"{where}: times must be a whole number from 1 to 20, got {times!r}")
     expect = _expect(raw.get("expect", {}), plan, where)
+    _pacemaker_keys(raw.get("expect", {}), plan, where)
     return [Step(action, node, str(wait), on_fail, expect if count == times else Expect(), count, times)
             for count in range(1, times + 1)]
 
@@ -134,6 +140,15 @@ def _expect(raw: Any, plan: LabPlan, where: str) -> Expect:
             raise HalabError(f"{where}: {key} must be true or false, got {value!r}")
     return Expect(runs_on, tuple(sorted(counts.items())), None if downtime is None else float(downtime), constraint,
                   serves)
+
+
+def _pacemaker_keys(raw: dict[str, Any], plan: LabPlan, where: str) -> None:
+    if plan.stack == "pacemaker":
+        return
+    used = next((key for key in PACEMAKER_ONLY if raw.get(key)), None)
+    if used:
+        raise HalabError(f"{where}: {used} needs Pacemaker; the {plan.stack} stack has no {PACEMAKER_ONLY[used]}",
+                         fix="expect runs_on, max_downtime_s or serves")
 
 
 def _only(raw: dict[str, Any], known: set[str], where: str) -> None:

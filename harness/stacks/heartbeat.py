@@ -58,7 +58,7 @@ class HeartbeatStack:
         holders = tuple(r.node for r in reports if r.holds_vip)
         answers = len(holders) == 1 and self._service_answers(backend, holders[0])
         agreed = all(r.statuses.get(n) == "active" for r in members for n in plan.node_names)
-        conf, owner = self._configuration(backend, observer.node)
+        conf, owner = self.configuration(backend, observer.node)
         home = None if conf.auto_failback == "off" else owner
         settled = all(r.resources not in (None, "transition") for r in members) and (
             home is None or home not in online or holders == (home,)
@@ -144,7 +144,7 @@ class HeartbeatStack:
     def failback(self, backend: Backend, victim: str) -> Failback:
         other = next(n for n in backend.plan.node_names if n != victim)
         node = next((n for n in backend.plan.node_names if backend.is_running(n)), victim)
-        return heartbeat_failback(*self._configuration(backend, node), victim, other)
+        return heartbeat_failback(*self.configuration(backend, node), victim, other)
 
     def resource_state(self, backend: Backend) -> ResourceState:
         return heartbeat_state(tuple(n for n in backend.plan.node_names if backend.is_running(n) and self._holds_vip(backend, n)))
@@ -152,7 +152,7 @@ class HeartbeatStack:
     def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
         return heartbeat_restore(before, now)
 
-    def _configuration(self, backend: Backend, node: str) -> tuple[HaCf, str | None]:
+    def configuration(self, backend: Backend, node: str) -> tuple[HaCf, str | None]:
         """ha.cf, and the node haresources gives the VIP's group to (None: no line holds it)."""
         conf = parse_ha_cf(backend.run(node, ["cat", HA_CF], timeout=10).check().stdout, source=f"{node}:{HA_CF}")
         return conf, group_owner(backend.run(node, ["cat", HARESOURCES], timeout=10).check().stdout, str(backend.plan.vip))

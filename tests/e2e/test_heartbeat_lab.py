@@ -154,3 +154,21 @@ def test_a_planted_defect_fails_exactly_its_checks(graded: SimpleNamespace, hear
         lab.run(undo_node, ["/bin/sh", "-c", undo]).check()
     graded.exactly_failed(run.grade, expected)
     graded.fixes_in_own_tool(run.grade, "pcs", "crm ")
+
+
+def test_hb_standby_takeover_and_auto_failback_scenarios_do_what_ha_cf_says(heartbeat_lab: LabUp) -> None:
+    from halab.scenarios import load_scenarios, run_scenarios
+
+    lab = heartbeat_lab.backend
+    runs, samples = run_scenarios(lab, load_scenarios(PLAN))
+    for run in runs:
+        assert run.verdict == "pass", run.explanation
+        assert run.home == HOME and not run.mismatches, run.mismatches
+        assert run.settings == (("auto_failback", "on"),)
+    standby, failback = runs
+    assert [s.observed_on for s in standby.steps] == [("srv-slave",), (HOME,)]
+    assert [s.observed_on for s in failback.steps] == [("srv-slave",), (HOME,)]
+    assert all(s.served for s in standby.steps + failback.steps)
+    assert len(samples) > 100
+    view = STACK.view(lab)
+    assert view.healthy and view.active == HOME, view.summary

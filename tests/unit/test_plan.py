@@ -33,6 +33,8 @@ def test_unknown_lab_names_the_available_ones() -> None:
         ('outcomes = ["failover"]', 'outcomes = ["moves"]', "outcomes must be among"),
         ('stack = "pacemaker"', 'stack = "keepalived"', "stack must be"),
         ('subnet = "192.168.56.0/24"\n', "", "missing key 'subnet'"),
+        ('subnet = "192.168.56.0/24"\n', 'subnet = "192.168.56.0/24"\ndomain = "Lab_Local"\n', "domain = 'Lab_Local': must be a DNS domain"),
+        ('subnet = "192.168.56.0/24"\n', 'subnet = "192.168.56.0/24"\ndomain = "lab..local"\n', "must be a DNS domain"),
     ],
 )
 def test_malformed_plans_are_refused_with_the_reason(tmp_path: Path, old: str, new: str, message: str) -> None:
@@ -40,6 +42,16 @@ def test_malformed_plans_are_refused_with_the_reason(tmp_path: Path, old: str, n
     folder = write_lab(tmp_path, GOOD.replace(old, new, 1))
     with pytest.raises(HalabError, match=message):
         load_plan(folder)
+
+
+def test_a_domain_names_each_machine_in_full_as_debian_s_installer_does(tmp_path: Path) -> None:
+    from halab.backends.base import debian_hosts
+
+    plan = load_plan(write_lab(tmp_path, GOOD.replace('subnet = "', 'domain = "lab.local"\nsubnet = "', 1)))
+    assert plan.domain == "lab.local" and load_plan("pcs").domain == ""
+    hosts = debian_hosts("node1", [("192.168.56.254", "router")], plan.domain).splitlines()
+    assert hosts[1].split() == ["127.0.1.1", "node1.lab.local", "node1"]
+    assert hosts[2].split() == ["192.168.56.254", "router.lab.local", "router"]
 
 
 def test_invalid_toml_is_refused_with_its_line(tmp_path: Path) -> None:

@@ -90,10 +90,21 @@ def test_a_bad_step_is_one_line_naming_the_scenario_and_step(tmp_path: Path, ste
     assert message in error.value.what and "\n" not in error.value.what
 
 
-def test_heartbeat_cannot_do_a_standby_and_says_so_before_anything_runs(tmp_path: Path) -> None:
-    path = write(tmp_path, '[[scenario]]\nid = "hb"\n[[scenario.step]]\ndo = "standby"\nnode = "home"\n')
-    with pytest.raises(HalabError, match="the heartbeat stack cannot do 'standby'"):
+@pytest.mark.parametrize("step, message", [
+    ('do = "kill-apache"', "the heartbeat stack cannot do 'kill-apache'"),
+    ('do = "standby"\nnode = "home"\nexpect = { fail_count = { home = 1 } }', "fail_count needs Pacemaker"),
+    ('do = "wait"\nwait = "failure-timeout"', "the heartbeat stack has no failure-timeout"),
+])
+def test_heartbeat_steps_are_its_own_and_the_rest_is_refused_before_anything_runs(tmp_path: Path, step: str, message: str) -> None:
+    path = write(tmp_path, f'[[scenario]]\nid = "hb"\n[[scenario.step]]\n{step}\n')
+    with pytest.raises(HalabError, match=message):
         load_scenarios(load_plan("heartbeat"), path)
+
+
+def test_the_shipped_heartbeat_scenarios_load() -> None:
+    scenarios = {s.id: s for s in load_scenarios(load_plan("heartbeat"))}
+    assert set(scenarios) == {"standby-takeover", "auto-failback"}
+    assert [s.action for s in scenarios["standby-takeover"].steps] == ["standby", "unstandby"]
 
 
 def test_doubled_ids_and_empty_scenarios_are_refused(tmp_path: Path) -> None:

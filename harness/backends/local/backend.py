@@ -212,13 +212,13 @@ class LocalBackend:
         if self._is_router(container.node):
             # The lab's gateway knows every machine by name; its interface is the host's to set.
             known = [(str(n.address.ip), n.name) for n in self.plan.nodes]
-            (etc / "hosts").write_text(debian_hosts(container.node, known))
+            (etc / "hosts").write_text(debian_hosts(container.node, known, self.plan.domain))
             (etc / "network/interfaces").write_text(ROUTER_INTERFACES)
             marker.write_text("")
             idmap.shift_new_files(container.upper, container.root, container.uid_shift)
             return
         known = [(str(router.address.ip), router.name)] if router.node else []
-        (etc / "hosts").write_text(debian_hosts(container.node, known))
+        (etc / "hosts").write_text(debian_hosts(container.node, known, self.plan.domain))
         node = self.plan.node(container.node)
         (etc / "network/interfaces").write_text(debian_interfaces(
             node.interface, str(node.address), str(router.address.ip),

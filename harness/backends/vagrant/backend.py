@@ -277,7 +277,7 @@ class VagrantBackend:
         files = {
             "/etc/systemd/network/10-halab-lab.link": link_file(machine.mac, interface),
             "/etc/systemd/network/10-halab-lab.network": network_file(machine.mac, prefixed, gateway),
-            "/etc/hosts": debian_hosts(name),
+            "/etc/hosts": debian_hosts(name, domain=self.plan.domain),
         }
         run = self._connection(name).run
         for path, content in files.items():
