@@ -5,8 +5,9 @@ halab cannot shorten. The issue's bar: within 1.3x.
     .venv/bin/python benchmarks/scenario_time.py [--lab pcs] [--name hsbench] [--monitor 5s] [--failure-timeout 20s]
 
 Brings up its own lab (--name), sets Apache's monitor interval and the group's failure-timeout
-as given (short, to keep the run short; the inherent time follows them), runs every scenario of
-the lab's scenarios.toml once, prints one line per scenario and removes the lab.
+as given on the pcs lab (short, to keep the run short; the inherent time follows them; the
+Heartbeat lab has neither), runs every scenario of the lab's scenarios.toml once, prints one
+line per scenario and removes the lab.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ def main() -> None:
     plan = load_plan(args.lab)
     with lab_up(plan, args.name) as up:
         lab = up.backend
-        lab.run(plan.node_names[0], ["/bin/sh", "-c", f"pcs resource update WebService op monitor interval={args.monitor} && "
-                                     f"pcs resource meta WebCluster failure-timeout={args.failure_timeout}"],
-                timeout=120).check()
+        if plan.tool == "pcs":
+            lab.run(plan.node_names[0], ["/bin/sh", "-c", f"pcs resource update WebService op monitor interval={args.monitor} && "
+                                         f"pcs resource meta WebCluster failure-timeout={args.failure_timeout}"],
+                    timeout=120).check()
         runs, _ = run_scenarios(lab, load_scenarios(plan))
-    print(f"\nscenarios of lab {plan.name}: Apache monitored every {args.monitor}, failure-timeout {args.failure_timeout}")
+    settings = f"Apache monitored every {args.monitor}, failure-timeout {args.failure_timeout}" if plan.tool == "pcs" else "as the lab sets them"
+    print(f"\nscenarios of lab {plan.name}: {settings}")
     print(f"{'scenario':<22} {'verdict':<7} {'measured':>9} {'inherent':>9} {'ratio':>6}  steps")
     for run in runs:
         ratio = run.duration_s / run.inherent_s if run.inherent_s else float("nan")

@@ -1,5 +1,5 @@
-"""Scenarios on a Heartbeat v1 lab: the equivalents seed 003's policies have there. `standby`
-is `hb_standby all` (the node hands its resources to the peer), `unstandby` is `hb_takeover all`
+"""Scenarios on a Heartbeat v1 lab: the equivalents seed 003's policies have there. `hb-standby`
+is `hb_standby all` (the node hands its resources to the peer), `hb-takeover` is `hb_takeover all`
 (it takes them back), `stop`/`start` stop and start heartbeat, where `auto_failback` decides
 whether the group comes home. v1 keeps no fail-count and no constraint, and has no scheduler
 to ask: each step is judged on where the group runs and what clients saw, and the prediction
@@ -25,7 +25,7 @@ from halab.stacks.state import HB_TAKEOVER, VIP_RESOURCES
 from halab.wait import WaitTimeout
 
 HB_STANDBY = "/usr/share/heartbeat/hb_standby"
-STEADY_S = 5.0  # the group's place unchanged this long, nothing in transition: the step is over
+STEADY_S = 2.0  # the group's place unchanged this long, nothing in transition: the step is over
 
 
 @dataclass
@@ -75,7 +75,7 @@ class HeartbeatRun:
     def _step(self, step: Step) -> StepRun:
         holders = self.stack.resource_state(self.backend).where(VIP_RESOURCES)
         node = self._resolve(step.node) if step.node else (holders[0] if holders else self.home)
-        description = self._describe(step, node)
+        description = step.describe(node)
         predicted = self._predict(step, node, holders)
         announce(f"lab {self.backend.lab}: scenario {self.scenario.id}: {description}; ha.cf and haresources say: "
                  f"{', '.join(predicted) or 'no node'}")
@@ -96,19 +96,12 @@ class HeartbeatRun:
             problems=self._problems(step, observed, downtime, served), served=served,
         )
 
-    def _describe(self, step: Step, node: str) -> str:
-        if step.action == "standby":
-            return f"{HB_STANDBY} all on {node} (it hands its resources to the peer)"
-        if step.action == "unstandby":
-            return f"{HB_TAKEOVER} all on {node} (it takes the resources back)"
-        return step.describe(node)
-
     def _predict(self, step: Step, node: str, holders: tuple[str, ...]) -> tuple[str, ...]:
         """Where Heartbeat's own rules put the group after the step."""
         peer = next(n for n in self.backend.plan.node_names if n != node)
-        if step.action in ("standby", "stop"):
+        if step.action in ("hb-standby", "stop"):
             return (peer,) if node in holders else holders
-        if step.action == "unstandby":
+        if step.action == "hb-takeover":
             return (node,)
         if step.action == "start":
             return (node,) if self.auto_failback == "on" and node == self.owner else holders
@@ -122,8 +115,8 @@ class HeartbeatRun:
         elif step.action == "start":
             self.stack.start(self.backend, node)
             self._started(node)
-        elif step.action in ("standby", "unstandby"):
-            tool = HB_STANDBY if step.action == "standby" else HB_TAKEOVER
+        elif step.action in ("hb-standby", "hb-takeover"):
+            tool = HB_STANDBY if step.action == "hb-standby" else HB_TAKEOVER
             self.backend.run(node, [tool, "all"], timeout=60).check()
 
     def _started(self, node: str) -> None:
@@ -162,7 +155,7 @@ class HeartbeatRun:
     def _reacted(self, step: Step, placed: tuple[str, ...], before: tuple[str, ...]) -> bool:
         """A handover moved the group; a start is over when the cluster is whole and settled as
         auto_failback wants (the stack's own view: with auto_failback on, home holds it)."""
-        if step.action in ("standby", "unstandby", "stop"):
+        if step.action in ("hb-standby", "hb-takeover", "stop"):
             return placed != before
         if step.action == "start":
             try:

@@ -19,13 +19,19 @@ from typing import Any
 from halab.errors import HalabError
 from halab.inputs import read_text, seconds
 from halab.plan import LabPlan
-from halab.scenarios.model import ACTIONS, FAILURE_TIMEOUT, NODE_ACTIONS, NOWHERE, ON_FAIL, ROLES, Expect, Scenario, Step
+from halab.scenarios.model import (ACTIONS, FAILURE_TIMEOUT, HEARTBEAT_ACTIONS, NODE_ACTIONS, NOWHERE, ON_FAIL, ROLES, Expect,
+                                   Scenario, Step)
 
 FILE = "scenarios.toml"
-# What each stack can be asked to do. Heartbeat v1 keeps no fail-count and no constraints and
-# monitors nothing: its standby is hb_standby, its unstandby hb_takeover, and auto_failback
-# decides what a start does (harness/scenarios/heartbeat_runner.py).
-CAPABLE = {"pacemaker": frozenset(ACTIONS), "heartbeat": frozenset({"standby", "unstandby", "stop", "start", "wait"})}
+# What each stack can be asked to do. Heartbeat v1 keeps no fail-count and no constraints,
+# monitors nothing and has no standby: a node hands its resources over with hb_standby and takes
+# them back with hb_takeover, and auto_failback decides what a start does
+# (harness/scenarios/heartbeat_runner.py).
+CAPABLE = {"pacemaker": frozenset(ACTIONS) - HEARTBEAT_ACTIONS,
+           "heartbeat": frozenset({*HEARTBEAT_ACTIONS, "stop", "start", "wait"})}
+_FIXES = {"heartbeat": "Heartbeat v1 has no standby, fail-count or monitor: its steps are hb-standby, hb-takeover, "
+                       "stop, start and wait",
+          "pacemaker": "hb-standby and hb-takeover are Heartbeat's: Pacemaker's are standby and unstandby"}
 PACEMAKER_ONLY = {"fail_count": "fail-counts", "move_constraint": "constraints", "resource": "resource names"}
 _EXPECT_KEYS = {"runs_on", "fail_count", "max_downtime_s", "move_constraint", "serves"}
 _STEP_KEYS = {"do", "node", "wait", "on_fail", "times", "expect"}
@@ -83,9 +89,7 @@ def _steps(raw: Any, plan: LabPlan, where: str) -> list[Step]:
     if action not in ACTIONS:
         raise HalabError(f"{where}: no step called {action!r}", fix=f"choose one of: {', '.join(ACTIONS)}")
     if action not in CAPABLE[plan.stack]:
-        raise HalabError(f"{where}: the {plan.stack} stack cannot do {action!r}",
-                         fix=f"scenarios need Pacemaker (fail-counts, constraints, its scheduler's prediction); "
-                             f"this lab runs {plan.stack}")
+        raise HalabError(f"{where}: the {plan.stack} stack cannot do {action!r}", fix=_FIXES[plan.stack])
     node = str(raw.get("node", ""))
     if node and node not in ROLES and node not in plan.node_names:
         raise HalabError(f"{where}: no node called {node!r} in this lab",

@@ -22,8 +22,11 @@ ACTIONS = {
     "stop": "stop the cluster stack",
     "start": "start the cluster stack",
     "on-fail": "set on-fail of Apache's monitor to",
+    "hb-standby": "hb_standby all",  # the node hands its resources to the peer
+    "hb-takeover": "hb_takeover all",  # the node takes them back
 }
-NODE_ACTIONS = {"kill-apache", "standby", "unstandby", "move", "stop", "start"}
+NODE_ACTIONS = {"kill-apache", "standby", "unstandby", "move", "stop", "start", "hb-standby", "hb-takeover"}
+HEARTBEAT_ACTIONS = {"hb-standby", "hb-takeover"}  # Heartbeat v1's own; Pacemaker's standby is not theirs
 FAILURE_TIMEOUT = "failure-timeout"  # wait = "failure-timeout": the resource's own, read from the CIB
 # on-fail = "standby": what Pacemaker does when Apache's monitor fails (seed 003); the scenario
 # sets it for its own steps and puts the student's own operations back at its end.

@@ -92,7 +92,8 @@ def test_a_bad_step_is_one_line_naming_the_scenario_and_step(tmp_path: Path, ste
 
 @pytest.mark.parametrize("step, message", [
     ('do = "kill-apache"', "the heartbeat stack cannot do 'kill-apache'"),
-    ('do = "standby"\nnode = "home"\nexpect = { fail_count = { home = 1 } }', "fail_count needs Pacemaker"),
+    ('do = "standby"\nnode = "home"', "the heartbeat stack cannot do 'standby'"),
+    ('do = "hb-standby"\nnode = "home"\nexpect = { fail_count = { home = 1 } }', "fail_count needs Pacemaker"),
     ('do = "wait"\nwait = "failure-timeout"', "the heartbeat stack has no failure-timeout"),
 ])
 def test_heartbeat_steps_are_its_own_and_the_rest_is_refused_before_anything_runs(tmp_path: Path, step: str, message: str) -> None:
@@ -101,10 +102,14 @@ def test_heartbeat_steps_are_its_own_and_the_rest_is_refused_before_anything_run
         load_scenarios(load_plan("heartbeat"), path)
 
 
-def test_the_shipped_heartbeat_scenarios_load() -> None:
+def test_the_shipped_heartbeat_scenarios_load(tmp_path: Path) -> None:
     scenarios = {s.id: s for s in load_scenarios(load_plan("heartbeat"))}
     assert set(scenarios) == {"standby-takeover", "auto-failback"}
-    assert [s.action for s in scenarios["standby-takeover"].steps] == ["standby", "unstandby"]
+    assert [s.action for s in scenarios["standby-takeover"].steps] == ["hb-standby", "hb-takeover"]
+    assert scenarios["standby-takeover"].steps[0].describe("srv") == "hb_standby all on srv"
+    with pytest.raises(HalabError) as error:
+        load_scenarios(PCS, write(tmp_path, '[[scenario]]\nid = "x"\n[[scenario.step]]\ndo = "hb-takeover"\nnode = "home"\n'))
+    assert "Pacemaker's are standby and unstandby" in error.value.fix
 
 
 def test_doubled_ids_and_empty_scenarios_are_refused(tmp_path: Path) -> None:
