@@ -19,7 +19,6 @@ from halab.probe.analysis import downtime_after
 from halab.progress import announce, say
 from halab.scenarios.model import HOME, NOWHERE, OTHER, Scenario, Step
 from halab.scenarios.runner import POLL_S, SLACK_S, ScenarioRun, StepRun
-from halab.scenarios.stopped import StoppedStacks
 from halab.scenarios.timeline import Event, client_events
 from halab.stacks.heartbeat import HeartbeatStack
 from halab.stacks.state import HB_TAKEOVER, VIP_RESOURCES
@@ -36,6 +35,7 @@ class HeartbeatRun:
     scenario: Scenario
     stack: HeartbeatStack = field(default_factory=HeartbeatStack)
     events: list[Event] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
     home: str = ""
     other: str = ""
     auto_failback: str = ""
@@ -45,7 +45,7 @@ class HeartbeatRun:
     def run(self) -> ScenarioRun:
         say(f"scenario {self.scenario.id}: {self.scenario.title}")
         self.started = time.monotonic()
-        self.stopped = StoppedStacks(self.backend, self.stack, labs.journal_for(self.backend.lab))
+        self.journal = labs.journal_for(self.backend.lab)
         try:
             view = wait_whole_and_served(self.backend, self.stack, self.prober, patience_s(self.backend, READY_S))
         except WaitTimeout as error:
@@ -83,7 +83,7 @@ class HeartbeatRun:
         self.events.append(Event(started, "injected" if step.action == "stop" else "action", description))
         self._do(step, node)
         inherent = self.backend.plan.start_allowance_s if step.action != "wait" else float(step.wait)
-        observed = self._settle(step, node, holders, started, inherent)
+        observed = self._settle(step, holders, started, inherent)
         ended = time.monotonic()
         samples = self.prober.samples()
         outage = downtime_after(samples, started, until=ended)
@@ -109,14 +109,24 @@ class HeartbeatRun:
 
     def _do(self, step: Step, node: str) -> None:
         if step.action == "stop":
-            self.stopped.stop(node)
+            self.journal.record("stop-stack", node)
+            self.stopped.append(node)
+            self.stack.stop(self.backend, node)
         elif step.action == "start":
-            self.stopped.start(node)
+            self.stack.start(self.backend, node)
+            self._started(node)
         elif step.action in ("hb-standby", "hb-takeover"):
             tool = HB_STANDBY if step.action == "hb-standby" else HB_TAKEOVER
             self.backend.run(node, [tool, "all"], timeout=60).check()
 
-    def _settle(self, step: Step, node: str, before: tuple[str, ...], started: float, inherent: float) -> tuple[str, ...]:
+    def _started(self, node: str) -> None:
+        for entry in self.journal.entries():
+            if entry.fault == "stop-stack" and entry.node == node:
+                self.journal.clear(entry)
+        if node in self.stopped:
+            self.stopped.remove(node)
+
+    def _settle(self, step: Step, before: tuple[str, ...], started: float, inherent: float) -> tuple[str, ...]:
         """Poll until the group's place has been steady for STEADY_S with nothing in transition, and
         the step's own reaction is seen; bounded by the step's time, start-up and slack."""
         conf_wait = self.initdead_s if step.action == "start" else 0.0  # a starting node waits for its peer
@@ -132,7 +142,7 @@ class HeartbeatRun:
                 placed, moving = (last or ()), True
             if placed != last or moving:
                 last, since = placed, now
-            if now >= deadline or (now >= earliest and now - since >= STEADY_S and self._reacted(step, node, placed, before)):
+            if now >= deadline or (now >= earliest and now - since >= STEADY_S and self._reacted(step, placed, before)):
                 break
             time.sleep(POLL_S)
         if last:
@@ -142,14 +152,11 @@ class HeartbeatRun:
                 pass  # judged from the probe history: the step's downtime says it
         return last or ()
 
-    def _reacted(self, step: Step, node: str, placed: tuple[str, ...], before: tuple[str, ...]) -> bool:
-        """A handover moved the group (none is due when the node did not hold it, or takes it
-        back while holding it); a start is over when the cluster is whole and settled as
+    def _reacted(self, step: Step, placed: tuple[str, ...], before: tuple[str, ...]) -> bool:
+        """A handover moved the group; a start is over when the cluster is whole and settled as
         auto_failback wants (the stack's own view: with auto_failback on, home holds it)."""
-        if step.action in ("hb-standby", "stop"):
-            return placed != before or node not in before
-        if step.action == "hb-takeover":
-            return placed != before or before == (node,)
+        if step.action in ("hb-standby", "hb-takeover", "stop"):
+            return placed != before
         if step.action == "start":
             try:
                 return self.stack.view(self.backend).healthy
@@ -188,7 +195,9 @@ class HeartbeatRun:
         """Start what the scenario stopped (hb_standby leaves no state to lift); then wait
         (bounded) for a whole cluster."""
         try:
-            self.stopped.start_all()
+            for node in list(self.stopped):
+                self.stack.start(self.backend, node)
+                self._started(node)
             wait_healthy(self.backend, self.stack, patience_s(self.backend, 60 + self.initdead_s))
         except HalabError as error:
             say(f"scenario {self.scenario.id}: could not put the cluster back: {error.what}")
