@@ -19,6 +19,7 @@ from halab.probe.analysis import downtime_after
 from halab.progress import announce, say
 from halab.scenarios.model import HOME, NOWHERE, OTHER, Scenario, Step
 from halab.scenarios.runner import POLL_S, SLACK_S, ScenarioRun, StepRun
+from halab.scenarios.stopped import StoppedStacks
 from halab.scenarios.timeline import Event, client_events
 from halab.stacks.heartbeat import HeartbeatStack
 from halab.stacks.state import HB_TAKEOVER, VIP_RESOURCES
@@ -35,7 +36,6 @@ class HeartbeatRun:
     scenario: Scenario
     stack: HeartbeatStack = field(default_factory=HeartbeatStack)
     events: list[Event] = field(default_factory=list)
-    stopped: list[str] = field(default_factory=list)
     home: str = ""
     other: str = ""
     auto_failback: str = ""
@@ -45,7 +45,7 @@ class HeartbeatRun:
     def run(self) -> ScenarioRun:
         say(f"scenario {self.scenario.id}: {self.scenario.title}")
         self.started = time.monotonic()
-        self.journal = labs.journal_for(self.backend.lab)
+        self.stopped = StoppedStacks(self.backend, self.stack, labs.journal_for(self.backend.lab))
         try:
             view = wait_whole_and_served(self.backend, self.stack, self.prober, patience_s(self.backend, READY_S))
         except WaitTimeout as error:
@@ -109,22 +109,12 @@ class HeartbeatRun:
 
     def _do(self, step: Step, node: str) -> None:
         if step.action == "stop":
-            self.journal.record("stop-stack", node)
-            self.stopped.append(node)
-            self.stack.stop(self.backend, node)
+            self.stopped.stop(node)
         elif step.action == "start":
-            self.stack.start(self.backend, node)
-            self._started(node)
+            self.stopped.start(node)
         elif step.action in ("hb-standby", "hb-takeover"):
             tool = HB_STANDBY if step.action == "hb-standby" else HB_TAKEOVER
             self.backend.run(node, [tool, "all"], timeout=60).check()
-
-    def _started(self, node: str) -> None:
-        for entry in self.journal.entries():
-            if entry.fault == "stop-stack" and entry.node == node:
-                self.journal.clear(entry)
-        if node in self.stopped:
-            self.stopped.remove(node)
 
     def _settle(self, step: Step, before: tuple[str, ...], started: float, inherent: float) -> tuple[str, ...]:
         """Poll until the group's place has been steady for STEADY_S with nothing in transition, and
@@ -195,9 +185,7 @@ class HeartbeatRun:
         """Start what the scenario stopped (hb_standby leaves no state to lift); then wait
         (bounded) for a whole cluster."""
         try:
-            for node in list(self.stopped):
-                self.stack.start(self.backend, node)
-                self._started(node)
+            self.stopped.start_all()
             wait_healthy(self.backend, self.stack, patience_s(self.backend, 60 + self.initdead_s))
         except HalabError as error:
             say(f"scenario {self.scenario.id}: could not put the cluster back: {error.what}")

@@ -22,6 +22,7 @@ from halab.progress import announce, say
 from halab.scenarios.model import FAILURE_TIMEOUT, HOME, NOWHERE, OTHER, Expect, Scenario, Step
 from halab.scenarios.observe import Snapshot, snapshot, watched
 from halab.scenarios.on_fail import query_operations, replace_operations, with_on_fail
+from halab.scenarios.stopped import StoppedStacks
 from halab.scenarios.oracle import predict, simulation
 from halab.scenarios.timeline import Event, changes, client_events
 from halab.stacks import stack_for
@@ -127,7 +128,6 @@ class _Run:
     prober: Prober
     scenario: Scenario
     events: list[Event] = field(default_factory=list)
-    stopped: list[str] = field(default_factory=list)  # nodes whose stack the scenario stopped
     standby: list[str] = field(default_factory=list)  # nodes the scenario put in standby
     operations: dict[str, str] = field(default_factory=dict)  # resource -> its <operations> before on-fail
     unit: str = ""  # read from the CIB once the cluster is ready
@@ -141,7 +141,7 @@ class _Run:
         admin = admin_for(self.backend.plan.tool)
         assert isinstance(admin, PacemakerAdmin)
         self.admin = admin
-        self.journal = labs.journal_for(self.backend.lab)
+        self.stopped = StoppedStacks(self.backend, self.stack, labs.journal_for(self.backend.lab))
 
     def run(self) -> ScenarioRun:
         scenario = self.scenario
@@ -246,12 +246,9 @@ class _Run:
         if action == "kill-apache":
             fault_named("kill-apache").inject(self.backend, self.stack, node)
         elif action == "stop":
-            self.journal.record("stop-stack", node)
-            self.stopped.append(node)
-            self.stack.stop(self.backend, node)
+            self.stopped.stop(node)
         elif action == "start":
-            self.stack.start(self.backend, node)
-            self._started(node)
+            self.stopped.start(node)
         elif action == "on-fail":
             self._tool(self._on_fail(step.on_fail))
         elif action != "wait":
@@ -277,13 +274,6 @@ class _Run:
         if self.service not in self.operations:
             self.operations[self.service] = self.stack.ask(self.backend, query_operations(self.service)).stdout
         return replace_operations(self.service, with_on_fail(self.operations[self.service], value))
-
-    def _started(self, node: str) -> None:
-        for entry in self.journal.entries():
-            if entry.fault == "stop-stack" and entry.node == node:
-                self.journal.clear(entry)
-        if node in self.stopped:
-            self.stopped.remove(node)
 
     def _settle(self, step: Step, node: str, before: Snapshot, started: float, inherent: float,
                 seconds: float) -> Snapshot:
@@ -369,9 +359,7 @@ class _Run:
         """Undo the scenario: start what it stopped, lift its standby, clear its move, clean up
         the failures it caused; then wait (bounded) for a whole cluster."""
         try:
-            for node in list(self.stopped):
-                self.stack.start(self.backend, node)
-                self._started(node)
+            self.stopped.start_all()
             for resource, operations in list(self.operations.items()):
                 self._tool(replace_operations(resource, operations))
                 del self.operations[resource]

@@ -204,3 +204,25 @@ def test_a_move_constraint_appearing_is_on_the_timeline() -> None:
     after = snap(constraints=("cli-prefer-WebCluster",))
     events = changes(snap(), after, unit="WebCluster", service="WebService", threshold=3, at=1.0)
     assert [e.text for e in events] == ["constraint cli-prefer-WebCluster created"]
+
+
+def test_a_stack_a_scenario_stops_is_journalled_until_it_is_started_again(tmp_path: Path) -> None:
+    from halab.faults import FaultJournal
+    from halab.scenarios.stopped import StoppedStacks
+
+    class Stack:
+        def __init__(self) -> None:
+            self.done: list[str] = []
+
+        def stop(self, backend: object, node: str) -> None:
+            self.done.append(f"stop {node}")
+
+        def start(self, backend: object, node: str) -> None:
+            self.done.append(f"start {node}")
+
+    journal, stack = FaultJournal(tmp_path / "faults.json"), Stack()
+    stopped = StoppedStacks(None, stack, journal)  # type: ignore[arg-type]
+    stopped.stop("node1")
+    assert "node1" in stopped and [(e.fault, e.node) for e in journal.entries()] == [("stop-stack", "node1")]
+    stopped.start_all()
+    assert "node1" not in stopped and journal.entries() == [] and stack.done == ["stop node1", "start node1"]
