@@ -16,8 +16,9 @@ import yaml
 
 from halab.backends import Backend
 from halab.experiment import wait_healthy
-from halab.grading.session import grade_lab
 from halab.facts.gather import PAGE
+from halab.grading.session import grade_lab
+from halab.masking import secrets_of_lab, secrets_on_node
 from halab.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
@@ -142,6 +143,14 @@ def test_the_reference_lab_gets_full_marks_with_every_fault(pcs_lab: Backend, tm
     points = sum(item["points"] for item in total["checks"])
     assert f"reference: {points:g} / {points:g} points" in done.stdout, done.stdout
     assert (tmp_path / "reference-pcs.html").exists() and (tmp_path / "gradebook.csv").exists()
+    # Not one of the lab's secrets (the document's hacluster password, node1's corosync authkey),
+    # in clear, hex or base64, in any report the grade wrote.
+    secrets = secrets_of_lab("pcs") + secrets_on_node(pcs_lab, "node1")
+    assert len(secrets.values) == 2, "the password and the authkey were not found: the test would prove nothing"
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert secrets.mask(text) == text, f"{path.name} holds a secret of the lab"
 
 
 @pytest.mark.parametrize("defect", list(DEFECTS))
