@@ -1,7 +1,8 @@
 """Scenario checks: each scenario of the lab's scenarios.toml (seed 003's failure policies:
 migration-threshold, failure-timeout, failback against stickiness, standby, move then clear),
 its steps done one after the other, judged after each against what the lab asks, with
-Pacemaker's own prediction (crm_simulate on the live CIB) beside what the cluster did."""
+Pacemaker's own prediction (crm_simulate on the live CIB) beside what the cluster did; on
+Heartbeat, its equivalents (hb_standby, hb_takeover, auto_failback), predicted by ha.cf's rule."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def _evidence(run: ScenarioRun) -> str:
         counts = ", ".join(f"{node} {count}" for node, count in step.fail_counts)
         downtime = "none" if step.downtime_s is None else f"{step.downtime_s:.1f} s"
         lines.append(f"step {number}: {step.description}: predicted {predicted}, observed "
-                     f"{', '.join(step.observed_on) or 'stopped'}; fail-count {counts}; downtime {downtime}"
+                     f"{', '.join(step.observed_on) or 'stopped'}; " + (f"fail-count {counts}; " if counts else "")
+                     + f"downtime {downtime}"
                      + (f"; constraints {', '.join(step.move_constraints)}" if step.move_constraints else ""))
     lines += [f"not as predicted: {m}" for m in run.mismatches]
     return "\n".join(lines)
