@@ -83,7 +83,7 @@ class HeartbeatRun:
         self.events.append(Event(started, "injected" if step.action == "stop" else "action", description))
         self._do(step, node)
         inherent = self.backend.plan.start_allowance_s if step.action != "wait" else float(step.wait)
-        observed = self._settle(step, holders, started, inherent)
+        observed = self._settle(step, node, holders, started, inherent)
         ended = time.monotonic()
         samples = self.prober.samples()
         outage = downtime_after(samples, started, until=ended)
@@ -116,7 +116,7 @@ class HeartbeatRun:
             tool = HB_STANDBY if step.action == "hb-standby" else HB_TAKEOVER
             self.backend.run(node, [tool, "all"], timeout=60).check()
 
-    def _settle(self, step: Step, before: tuple[str, ...], started: float, inherent: float) -> tuple[str, ...]:
+    def _settle(self, step: Step, node: str, before: tuple[str, ...], started: float, inherent: float) -> tuple[str, ...]:
         """Poll until the group's place has been steady for STEADY_S with nothing in transition, and
         the step's own reaction is seen; bounded by the step's time, start-up and slack."""
         conf_wait = self.initdead_s if step.action == "start" else 0.0  # a starting node waits for its peer
@@ -132,7 +132,7 @@ class HeartbeatRun:
                 placed, moving = (last or ()), True
             if placed != last or moving:
                 last, since = placed, now
-            if now >= deadline or (now >= earliest and now - since >= STEADY_S and self._reacted(step, placed, before)):
+            if now >= deadline or (now >= earliest and now - since >= STEADY_S and self._reacted(step, node, placed, before)):
                 break
             time.sleep(POLL_S)
         if last:
@@ -142,11 +142,14 @@ class HeartbeatRun:
                 pass  # judged from the probe history: the step's downtime says it
         return last or ()
 
-    def _reacted(self, step: Step, placed: tuple[str, ...], before: tuple[str, ...]) -> bool:
-        """A handover moved the group; a start is over when the cluster is whole and settled as
+    def _reacted(self, step: Step, node: str, placed: tuple[str, ...], before: tuple[str, ...]) -> bool:
+        """A handover moved the group (none is due when the node did not hold it, or takes it
+        back while holding it); a start is over when the cluster is whole and settled as
         auto_failback wants (the stack's own view: with auto_failback on, home holds it)."""
-        if step.action in ("hb-standby", "hb-takeover", "stop"):
-            return placed != before
+        if step.action in ("hb-standby", "stop"):
+            return placed != before or node not in before
+        if step.action == "hb-takeover":
+            return placed != before or before == (node,)
         if step.action == "start":
             try:
                 return self.stack.view(self.backend).healthy

@@ -11,9 +11,12 @@ from typing import Callable, Iterator
 
 import pytest
 
+from halab.backends import Backend
+from halab.experiment import wait_healthy
 from halab.grading.session import grade_lab
 from halab.plan import load_plan
 from halab.run import LabUp, expected_faults, lab_up, run_faults
+from halab.scenarios import load_scenarios, run_scenarios
 from halab.stacks import stack_for
 
 pytestmark = pytest.mark.e2e
@@ -157,8 +160,6 @@ def test_a_planted_defect_fails_exactly_its_checks(graded: SimpleNamespace, hear
 
 
 def test_hb_standby_takeover_and_auto_failback_scenarios_do_what_ha_cf_says(heartbeat_lab: LabUp) -> None:
-    from halab.scenarios import load_scenarios, run_scenarios
-
     lab = heartbeat_lab.backend
     runs, samples = run_scenarios(lab, load_scenarios(PLAN))
     for run in runs:
@@ -172,3 +173,25 @@ def test_hb_standby_takeover_and_auto_failback_scenarios_do_what_ha_cf_says(hear
     assert len(samples) > 100
     view = STACK.view(lab)
     assert view.healthy and view.active == HOME, view.summary
+
+
+def _auto_failback(lab: Backend, value: str) -> None:
+    for node in PLAN.node_names:
+        lab.run(node, ["sed", "-i", f"s/^auto_failback.*/auto_failback   {value}/", "/etc/ha.d/ha.cf"]).check()
+    for node in reversed(PLAN.node_names):  # srv last: with auto_failback on it takes the group back
+        STACK.stop(lab, node)
+        STACK.start(lab, node)
+    wait_healthy(lab, STACK)
+
+
+def test_with_auto_failback_off_the_group_stays_away_and_the_scenario_says_why(heartbeat_lab: LabUp) -> None:
+    lab = heartbeat_lab.backend
+    _auto_failback(lab, "off")
+    try:
+        (run,), _ = run_scenarios(lab, [s for s in load_scenarios(PLAN) if s.id == "auto-failback"])
+    finally:
+        _auto_failback(lab, "on")
+    assert run.verdict == "fail" and run.settings == (("auto_failback", "off"),)
+    assert "the VIP's group runs on srv-slave, the lab expects srv" in run.explanation
+    assert "your auto_failback is off" in run.explanation and run.fix.startswith("auto_failback on")
+    assert run.steps[-1].predicted_on == run.steps[-1].observed_on == ("srv-slave",)
