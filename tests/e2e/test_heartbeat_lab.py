@@ -178,8 +178,11 @@ def test_hb_standby_takeover_and_auto_failback_scenarios_do_what_ha_cf_says(hear
 def _auto_failback(lab: Backend, value: str) -> None:
     for node in PLAN.node_names:
         lab.run(node, ["sed", "-i", f"s/^auto_failback.*/auto_failback   {value}/", "/etc/ha.d/ha.cf"]).check()
-    for node in reversed(PLAN.node_names):  # srv last: with auto_failback on it takes the group back
+    # Heartbeat reads ha.cf only at start: stop both (the idle node first, so that nothing is
+    # handed over), then start both (srv first, so that haresources gives it the group).
+    for node in reversed(PLAN.node_names):
         STACK.stop(lab, node)
+    for node in PLAN.node_names:
         STACK.start(lab, node)
     wait_healthy(lab, STACK)
 
