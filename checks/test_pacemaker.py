@@ -158,7 +158,7 @@ def test_cluster_quorate(facts: LabFacts, plan: LabPlan) -> None:
         except HalabError as error:
             wrong.append(f"{node.node}: {error.what}")
             continue
-        if not state.quorate or set(state.members) != set(plan.node_names):
+        if not state.quorate or {plan.node_called(m) for m in state.members} != set(plan.node_names):
             wrong.append(f"{node.node}: {'quorate' if state.quorate else 'NOT quorate'}, members "
                          f"{', '.join(state.members) or 'none'}, flags {' '.join(state.flags) or 'none'}")
     if wrong:

@@ -144,6 +144,16 @@ class LabPlan:
     def node_names(self) -> tuple[str, ...]:
         return tuple(node.name for node in self.nodes)
 
+    def node_called(self, cluster_name: str) -> str:
+        """The plan's name of the node a cluster calls `cluster_name`: sheets name nodes by
+        address (`pcs cluster setup c 192.168.56.11 192.168.56.12`) or by full name
+        (node1.lab.local), and halab observes in the plan's names. Unknown names stay as they are."""
+        for node in self.nodes:
+            names = {node.name, str(node.address.ip), *(str(i.address.ip) for i in node.interfaces)}
+            if cluster_name in names or self.domain and cluster_name == f"{node.name}.{self.domain}":
+                return node.name
+        return cluster_name
+
     @property
     def vip_url(self) -> str:
         return f"http://{self.vip}/"

@@ -5,6 +5,7 @@ follows `auto_failback` to the node haresources names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from halab.stacks.cib import Cib
 from halab.stacks.ha_cf import HaCf
@@ -19,9 +20,10 @@ class Failback:
     why: str  # the configuration that says so, in words
 
 
-def pacemaker_failback(cib: Cib, victim: str, other: str) -> Failback:
+def pacemaker_failback(cib: Cib, victim: str, other: str, node_called: Callable[[str], str] = str) -> Failback:
     """The VIP's resources go back to `victim` only if its location preference over `other`
-    beats their stickiness; on a tie Pacemaker keeps them where they run (on `other`)."""
+    beats their stickiness; on a tie Pacemaker keeps them where they run (on `other`). Nodes in
+    the plan's names; `node_called` maps the CIB's (a cluster may name them by address)."""
     vips = [p for rsc_type in VIP_TYPES for p in cib.by_type(rsc_type)]
     if not vips:
         return Failback(other, "no VIP resource: nothing to move back")
@@ -31,7 +33,7 @@ def pacemaker_failback(cib: Cib, victim: str, other: str) -> Failback:
 
     def preference(node: str) -> int:
         return add_scores(*(parse_score(c.score) for c in cib.constraints if c.kind == "rsc_location"
-                            and c.node == node and set(c.resources) & {group, *members}), 0)
+                            and node_called(c.node) == node and set(c.resources) & {group, *members}), 0)
 
     gain = add_scores(preference(victim), -preference(other))
     what = f"location preference {victim} {show_score(preference(victim))} vs {other} {show_score(preference(other))}, " \

@@ -26,19 +26,21 @@ class PacemakerStack:
 
     def view(self, backend: Backend) -> ClusterView:
         result = self._ask_any(backend, ["crm_mon", "--output-as=xml"])
+        plan = backend.plan
         status = parse_crm_mon(result.stdout)
-        active = status.nodes_running(VIP_AGENT)
+        active = [plan.node_called(n) for n in status.nodes_running(VIP_AGENT)]
+        online = tuple(plan.node_called(n) for n in status.online_nodes)
         services = [r for r in status.resources if r.agent in (VIP_AGENT, SERVICE_AGENT)]
-        everyone = all(n.online for n in status.nodes) and len(status.nodes) == len(backend.plan.nodes)
+        everyone = all(n.online for n in status.nodes) and len(status.nodes) == len(plan.nodes)
         started = bool(services) and all(r.active and not r.failed for r in services)
         placed = {node for r in services for node in r.nodes}
         summary = (
-            f"online: {', '.join(status.online_nodes) or 'none'}; "
-            + "; ".join(f"{r.id} {r.role} on {','.join(r.nodes) or '-'}" for r in services)
+            f"online: {', '.join(online) or 'none'}; "
+            + "; ".join(f"{r.id} {r.role} on {','.join(map(plan.node_called, r.nodes)) or '-'}" for r in services)
         )
         return ClusterView(
             observer=result.node,
-            online=status.online_nodes,
+            online=online,
             active=active[0] if len(active) == 1 else None,
             healthy=everyone and started and len(placed) == 1,
             summary=summary,
@@ -83,7 +85,8 @@ class PacemakerStack:
 
     def failback(self, backend: Backend, victim: str) -> Failback:
         other = next(n for n in backend.plan.node_names if n != victim)
-        return pacemaker_failback(parse_cib(self._ask_any(backend, ["cibadmin", "--query"]).stdout), victim, other)
+        cib = parse_cib(self._ask_any(backend, ["cibadmin", "--query"]).stdout)
+        return pacemaker_failback(cib, victim, other, backend.plan.node_called)
 
     def resource_state(self, backend: Backend) -> ResourceState:
         status = parse_crm_mon(self._ask_any(backend, ["crm_mon", "--output-as=xml"]).stdout)

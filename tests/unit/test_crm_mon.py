@@ -181,3 +181,16 @@ def test_malformed_or_foreign_documents_are_refused_with_their_first_lines(text:
     assert message in error.value.what
     assert "crm_mon --output-as=xml" in error.value.fix
     assert error.value.evidence == ("\n".join(text.strip().splitlines()[:8]) or "(empty output)")
+
+
+def test_a_cluster_that_names_its_nodes_by_address_is_read_in_the_plan_s_names() -> None:
+    from halab.labdoc.observe import membership_of
+
+    text = recorded("crm_mon-two-nodes-group-started.xml")
+    by_address = text.replace('"node1"', '"192.168.56.11"').replace('"node2"', '"192.168.56.12"')
+    status = parse_crm_mon(by_address)
+    assert status.nodes_running(VIP) == ("192.168.56.11",)
+    called = {"192.168.56.11": "node1", "192.168.56.12": "node2"}
+    members = membership_of(status, lambda name: called.get(name, name))
+    assert members.state("node2") == "online" and members.where("WebCluster") == ("node1",)
+    assert membership_of(status).where("WebCluster") == ("192.168.56.11",)

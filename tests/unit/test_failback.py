@@ -46,6 +46,13 @@ def test_pacemaker_failback(constraints: str, defaults: str, group_meta: str, ho
     assert "WebCluster" in decided.why
 
 
+def test_a_preference_for_a_node_named_by_address_counts_for_that_node() -> None:
+    cib = parse_cib(cib_with(prefer("192.168.56.11", "50")))
+    called = {"192.168.56.11": "node1", "192.168.56.12": "node2"}.get
+    assert pacemaker_failback(cib, "node1", "node2", lambda n: called(n) or n).node == "node1"
+    assert pacemaker_failback(cib, "node1", "node2").node == "node2"  # unmapped, 192.168.56.11 is no node1
+
+
 def test_meta_attributes_resolve_member_then_group_then_defaults() -> None:
     cib = parse_cib(cib_with(defaults=stick("7"), group_meta=stick("9")))
     assert cib.meta_attribute("virtual_ip", "resource-stickiness") == "9"

@@ -54,6 +54,18 @@ def test_a_domain_names_each_machine_in_full_as_debian_s_installer_does(tmp_path
     assert hosts[2].split() == ["192.168.56.254", "router.lab.local", "router"]
 
 
+def test_a_cluster_s_names_for_its_nodes_map_to_the_plan_s(tmp_path: Path) -> None:
+    """pcs sheets often name nodes by address, others by full name: halab observes in plan names."""
+    plan = load_plan(write_lab(tmp_path, GOOD.replace('subnet = "', 'domain = "lab.local"\nsubnet = "', 1)))
+    first, second = plan.nodes
+    assert plan.node_called(str(first.address.ip)) == first.name
+    assert plan.node_called(f"{second.name}.lab.local") == second.name
+    assert plan.node_called(second.name) == second.name
+    assert plan.node_called("192.0.2.1") == "192.0.2.1" and plan.node_called("node1.other.net") == "node1.other.net"
+    fencing = load_plan("fencing")  # its second ring's addresses name the node too
+    assert fencing.node_called(str(fencing.nodes[1].interfaces[0].address.ip)) == fencing.nodes[1].name
+
+
 def test_invalid_toml_is_refused_with_its_line(tmp_path: Path) -> None:
     folder = write_lab(tmp_path, GOOD.replace('title = "', 'title = ', 1))
     with pytest.raises(HalabError, match=r"not valid TOML.*line 4"):
