@@ -121,15 +121,17 @@ def secrets_of_document(document: "LabDocument") -> Secrets:
 
 
 def secrets_of_lab(name_or_path: str | Path, document: Path | None = None) -> Secrets:
-    """The secrets of a lab's document (its plan's, or `document`): a bundled lab by name (what a
-    rebuilt or running lab of it was given), or a lab's folder. None when it cannot be read."""
+    """The secrets of a lab's document (its plan's, or `document`) and its BMCs' password: a
+    bundled lab by name (what a rebuilt or running lab of it was given), or a lab's folder.
+    None when it cannot be read."""
     from halab.errors import HalabError
     from halab.labdoc.parser import parse_lab_document
     from halab.plan import load_plan
 
     try:
         plan = load_plan(name_or_path)
-        return secrets_of_document(parse_lab_document(plan, document))
+        bmc = Secrets.of([plan.bmc.password]) if plan.bmc else NONE  # in fence_ipmilan's parameters
+        return secrets_of_document(parse_lab_document(plan, document)) + bmc
     except HalabError:
         return NONE
 

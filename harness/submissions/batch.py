@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from halab.backends.local import cgroups
+from halab.backends import Backend
 from halab.errors import HalabError
 from halab.masking import write_private
 from halab.grading.rubric import load_rubric
 from halab.grading.session import GradingRun, grade_lab
 from halab.lab import check_lab_name, running_labs
 from halab.paths import state_root
-from halab.plan import available_labs, load_plan
+from halab.plan import LabPlan, available_labs, load_plan
 from halab.progress import say
 from halab.report.grade_reports import write_grade_reports
 from halab.report.gradebook import write_gradebook
@@ -241,16 +241,25 @@ def grade_submission(submission: Submission, name: str, rubric: Path) -> tuple[G
     try:
         plan = write_plan(rebuild_plan, variant, folder)
         up = bring_up(plan, name, provision=False)
+        limits: tuple[str, ...] = ()
         try:
             rebuilt = rebuild(up.backend, submission)
             run = grade_lab(name, rubric, include_hidden=True)
+        except HalabError as error:
+            limits = _limits_hit(up.backend, plan)  # often why it broke: said in the same line
+            error.what += "".join(f"; {hit}" for hit in limits)
+            raise
         finally:
             # Graded as it stands (rebuilds are local); the summary says which limit a node ran into.
-            limits = tuple(f"{node} hit {what}" for node in plan.node_names for what in cgroups.limits_hit(name, node))
+            limits = limits or _limits_hit(up.backend, plan)
             tear_down(name)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return run, rebuild_plan.notes + rebuilt.notes + limits
+
+
+def _limits_hit(backend: Backend, plan: LabPlan) -> tuple[str, ...]:
+    return tuple(f"{node} hit {what}" for node in plan.node_names for what in backend.limits_hit(node))  # type: ignore[attr-defined]
 
 
 def write_student_reports(out: Path, outcome: Outcome) -> None:

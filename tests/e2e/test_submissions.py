@@ -7,21 +7,27 @@ own without their fault items: faults are tested elsewhere, configuration is wha
 
 from __future__ import annotations
 
+import base64
 import csv
+import html
 import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import pytest
 import yaml
 
 from halab.grading.session import grade_lab
+from halab.paths import state_root
 from halab.plan import load_plan
 from halab.run import lab_up
 from halab.submissions.archive import read_archive, write_archive
@@ -195,3 +201,144 @@ def test_hostile_archives_are_refused_and_the_rest_graded(
     assert read_root_network() == root_network_before
     assert not [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
                 if line.startswith(f"halab-{SUB}")], "every rebuilt lab was removed"
+
+
+# -- hostile submissions: what a student's CIB makes the cluster run stays in the cluster -----
+HOSTILE = f"{SUB}x"  # their labs: e2esubx1, e2esubx2, ...
+EVIDENCE = "var/log/mallory.log"  # where the hostile tools write what they could do, in the node
+
+# Run by crm_mon and crm_verify once a node's resource replaced them: what a tool halab runs in
+# the node can do to the host. Each line that succeeds prints its word.
+FAKE_TOOLS = r"""for tool in crm_mon crm_verify; do
+  real=$(command -v $tool) || continue
+  mv "$real" "$real.real"
+  cat > "$real" <<END
+#!/bin/sh
+{ echo "$tool ran as uid \$(id -u)"; grep -E '^Cap(Eff|Bnd)' /proc/self/status
+  date -s '2001-01-01 00:00:00' && echo CLOCK-SET
+  sysctl -w vm.swappiness=SWAPPINESS && echo SYSCTL-SET
+  mkdir -p /mnt/p && mount -t proc proc /mnt/p && echo '|/bin/false' > /mnt/p/sys/kernel/core_pattern && echo CORE-PATTERN-SET
+  cat MARKER /proc/1/rootMARKER && echo MARKER-READ
+} >> /EVIDENCE 2>&1
+exec "$real.real" "\$@"
+END
+  chmod 755 "$real"
+done"""
+FORK_BOMB = "setsid sh -c 'i=0; while [ $i -lt 4000 ]; do sleep 3600 & i=$((i+1)); done' >/dev/null 2>&1 &"
+DISK_FILLER = "head -c 4G /dev/zero > /var/tmp/filler 2>/dev/null; true"
+# A resource whose start (and probe) sleeps for a day: the cluster's transition never ends.
+SLEEPING_START = ('<primitive id="mallory-stuck" class="ocf" provider="pacemaker" type="Dummy">'
+                  '<instance_attributes id="mallory-stuck-ia"><nvpair id="mallory-stuck-sleep" name="op_sleep" value="86400"/>'
+                  '</instance_attributes><operations><op id="mallory-stuck-start" name="start" interval="0" timeout="90000s"/>'
+                  '<op id="mallory-stuck-probe" name="monitor" interval="0" timeout="90000s"/></operations></primitive>')
+
+
+def hook_clone(rid: str, payload: str) -> str:
+    """A clone, so on every node, of ocf:heartbeat:anything whose monitor_hook (which the agent
+    evals as the node's root) runs `payload` once: what any student's CIB may make a node do."""
+    encoded = base64.b64encode(payload.encode()).decode()
+    hook = f"[ -e /run/{rid}.done ] || {{ touch /run/{rid}.done; echo {encoded} | base64 -d | sh; }}; true"
+    return (f'<clone id="{rid}-clone"><primitive id="{rid}" class="ocf" provider="heartbeat" type="anything">'
+            f'<instance_attributes id="{rid}-ia"><nvpair id="{rid}-bin" name="binfile" value="/bin/sleep"/>'
+            f'<nvpair id="{rid}-options" name="cmdline_options" value="infinity"/>'
+            f'<nvpair id="{rid}-hook" name="monitor_hook" value="{html.escape(hook)}"/></instance_attributes>'
+            f'<operations><op id="{rid}-monitor" name="monitor" interval="3s"/></operations></primitive></clone>')
+
+
+def with_resources(xml: str) -> Callable[[dict[str, bytes]], None]:
+    def change(members: dict[str, bytes]) -> None:
+        for name in [m for m in members if m.endswith("/cib.xml")]:
+            members[name] = members[name].replace(b"</resources>", xml.encode() + b"</resources>", 1)
+    return change
+
+
+class EvidenceWatch(threading.Thread):
+    """From the host, the hostile tools' evidence file in the writable layer of every node of the
+    hostile labs, read while they are up (they are removed once graded); bounded in time."""
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(daemon=True)
+        self.seen: dict[str, str] = {}
+        self.done = threading.Event()
+        self.limit_s = limit_s
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.limit_s
+        while not self.done.is_set() and time.monotonic() < deadline:
+            for path in (state_root() / "labs").glob(f"{HOSTILE}*/nodes/*/layer/upper/{EVIDENCE}"):
+                try:
+                    text = path.read_text(errors="replace")
+                except OSError:
+                    continue
+                key = str(path)
+                if len(text) > len(self.seen.get(key, "")):
+                    self.seen[key] = text
+            self.done.wait(0.5)
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(submissions: tuple[Path, dict[str, object]], rubrics: dict[str, Path],
+                  tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """Three pcs archives whose CIBs run hostile resources, beside a clean one, graded as one
+    batch with the configuration rubric (no scenario: the sleeping start would only make it
+    longer), while the host's clock, a sysctl and a marker file are watched."""
+    source, _ = submissions
+    folder, out = tmp_path_factory.mktemp("hostile"), tmp_path_factory.mktemp("hostile-class")
+    marker = tmp_path_factory.mktemp("host") / "marker"
+    marker.write_text(f"host-secret-{os.getpid()}\n")
+    swappiness = Path("/proc/sys/vm/swappiness").read_text().strip()
+    tools = FAKE_TOOLS.replace("SWAPPINESS", str((int(swappiness) + 7) % 100)).replace("MARKER", str(marker)) \
+        .replace("/EVIDENCE", "/" + EVIDENCE)
+    pcs = source / "pcs-good.tar.gz"
+    repacked(pcs, folder / "pcs-clean.tar.gz", "pcs-clean", lambda members: None)
+    repacked(pcs, folder / "mallory-tools.tar.gz", "mallory-tools", with_resources(hook_clone("mallory", tools)))
+    repacked(pcs, folder / "mallory-forks.tar.gz", "mallory-forks", with_resources(hook_clone("mallory", FORK_BOMB)))
+    repacked(pcs, folder / "mallory-stuck.tar.gz", "mallory-stuck",
+             with_resources(hook_clone("mallory", DISK_FILLER) + SLEEPING_START))
+    rubric = yaml.safe_load(rubrics["pcs"].read_text())
+    rubric["checks"] = [item for item in rubric["checks"] if not item["id"].startswith("scenario-")]
+    (folder.parent / "pcs-config.yaml").write_text(yaml.safe_dump(rubric))
+    watch = EvidenceWatch(limit_s=900)
+    watch.start()
+    wall, mono = time.time(), time.monotonic()
+    done = halab("grade", str(folder), "--rubric", str(folder.parent / "pcs-config.yaml"), "--parallel", "4",
+                 "--name-prefix", HOSTILE, "-o", str(out))
+    took = time.monotonic() - mono
+    watch.done.set()
+    watch.join()
+    return SimpleNamespace(out=out, done=done, took=took, clock_drift=abs((time.time() - wall) - took),
+                           swappiness=swappiness, marker=marker.read_text().strip(), evidence=watch.seen,
+                           rows={row["Student"]: row for row in csv.DictReader((out / "class-summary.csv").open())})
+
+
+def test_hostile_resources_stay_in_their_nodes_and_are_reported(hostile_batch: SimpleNamespace,
+                                                                read_root_network: Callable[[], tuple[str, str]],
+                                                                root_network_before: tuple[str, str]) -> None:
+    found = hostile_batch
+    rows = found.rows
+    assert set(rows) == {"pcs-clean", "mallory-tools", "mallory-forks", "mallory-stuck"}, found.done.stdout + found.done.stderr
+    clean = rows["pcs-clean"]
+    assert clean["State"] == "graded" and clean["Grade"] == clean["Maximum"], clean
+    # The fake tools ran, as the node's root in the node's user namespace, and could do nothing to the host.
+    evidence = "\n".join(found.evidence.values())
+    assert "crm_mon ran as uid 0" in evidence, found.evidence
+    effective = {int(line.split()[1], 16) for line in evidence.splitlines() if line.startswith("CapEff:")}
+    assert effective and all(caps != 0x1FFFFFFFFFF for caps in effective), evidence
+    for word in ("CLOCK-SET", "SYSCTL-SET", "CORE-PATTERN-SET", "MARKER-READ", found.marker):
+        assert word not in evidence, (word, evidence)
+    assert found.clock_drift < 5, found.clock_drift
+    assert Path("/proc/sys/vm/swappiness").read_text().strip() == found.swappiness
+    assert rows["mallory-tools"]["State"] == "graded", rows["mallory-tools"]
+    # The fork bomb and the disk filler hit their node's limits, and the summary says so. The fork
+    # bomb leaves its nodes unable to run what grading asks; the filled disk and the start that
+    # never ends leave the lab's own service as it was (a fault would find the stuck transition).
+    forks, stuck = rows["mallory-forks"], rows["mallory-stuck"]
+    assert "task limit" in forks["Reason"] and float(forks["Grade"] or 0) < float(clean["Maximum"]), forks
+    assert stuck["State"] == "graded" and "writable layer" in stuck["Reason"], stuck
+    # All four at once, within one submission's deadline, and nothing left behind.
+    assert found.took < 540, found.took
+    assert not [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
+                if line.startswith(f"halab-{HOSTILE}")], "every hostile lab was removed"
+    assert not list((state_root() / "labs").glob(f"{HOSTILE}*/nodes/*")), "their nodes' files are gone"
+    assert subprocess.run(["pgrep", "-f", "sleep 3600"], capture_output=True).returncode == 1, "the fork bomb's sleeps are gone"
+    assert read_root_network() == root_network_before

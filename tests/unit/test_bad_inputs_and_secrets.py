@@ -261,6 +261,8 @@ def test_the_document_names_its_secrets() -> None:
     assert found.values == {PASSWORD.encode(), b"Pa55word", b"HbKey1234"}  # not haclient
     assert secrets_in_text("passwd hacluster", "hacluster\nAnsw3red\nAnsw3red\n").values == {b"Answ3red"}
     assert secrets_of_lab("pcs").values >= {b"halab-lab"}
+    assert b"halab-ipmi" in secrets_of_lab("fencing").values  # the BMCs' password, from the plan
+    assert not any(b"ipmi" in value for value in secrets_of_lab("pcs").values)
 
 
 @pytest.mark.parametrize("secret", [PASSWORD.encode(), KEY])

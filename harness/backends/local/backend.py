@@ -105,7 +105,7 @@ class LocalBackend:
 
     def limits_hit(self, node: str) -> list[str]:
         """The node's limits (plan [limits]) it has run into, in words."""
-        return cgroups.limits_hit(self.lab, node)
+        return cgroups.limits_hit(self.lab, node) + self._container(node).layer_full()
 
     def power_off(self, node: str) -> None:
         """A power cut: every process of the node killed at once, no shutdown, cable pulled."""

@@ -102,6 +102,16 @@ class Container:
             options = f"lowerdir={lower},upperdir={self.upper},workdir={layer / 'work'}"
             host(["mount", "-t", "overlay", "overlay", "-o", options, str(self.root)])
 
+    def layer_full(self) -> list[str]:
+        """The writable layer in words when the node has filled it (less than 1 MiB or 2 % left):
+        its writes then fail with "No space left on device", which explains a broken node."""
+        layer = self.directory / "layer"
+        if not os.path.ismount(layer):  # a tmpfs: its own file system
+            return []
+        stats = os.statvfs(layer)
+        size, free = stats.f_blocks * stats.f_frsize, stats.f_bavail * stats.f_frsize
+        return [f"its writable layer's size ({size >> 20} MiB: the disk is full)"] if free < max(1 << 20, size // 50) else []
+
     def unmount(self) -> None:
         """Unmount everything below the node's directory, deepest first; refuse to go on if
         anything stays mounted (removing the directory would then reach into the mount)."""
