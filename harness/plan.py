@@ -121,6 +121,7 @@ class LabPlan:
     bmc: BmcPlan | None = None  # set when the nodes have virtual BMCs (plan [bmc] and each node's bmc)
     networks: tuple[NetworkPlan, ...] = ()  # further networks (plan [[networks]]): redundant cluster links
     domain: str = ""  # the installer's "Domain name": node1 is node1.DOMAIN in /etc/hosts ("": none)
+    dhcp: bool = False  # the router leases each node its address (by MAC), nodes installed with `inet dhcp`
 
     @property
     def machine_names(self) -> tuple[str, ...]:
@@ -181,7 +182,8 @@ def is_path(name_or_path: str | Path) -> bool:
 
 
 PLAN_KEYS = ("title", "stack", "tool", "document", "subnet", "vip", "client", "enable_at_install",
-             "start_allowance_s", "router", "nodes", "expect", "limits", "bmc", "networks", "domain")
+             "start_allowance_s", "router", "nodes", "expect", "limits", "bmc", "networks", "domain",
+             "dhcp")
 NODE_KEYS = ("name", "address", "interface", "mac", "page_marker", "bmc", "interfaces")
 EXPECT_KEYS = ("outcomes", "why")
 
@@ -333,6 +335,7 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
         bmc=_bmc(_get(data, "bmc", "", dict, None), tuple(nodes)),
         networks=networks,
         domain=_domain(_get(data, "domain", "", str, "")),
+        dhcp=_get(data, "dhcp", "", bool, False),
     )
 
 

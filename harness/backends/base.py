@@ -66,18 +66,25 @@ def copy_text(backend: Backend, node: str, content: str, path: str, mode: str = 
     return backend.run(node, ["/bin/sh", "-c", script, "copy", path, mode], stdin=content)
 
 
-def debian_interfaces(interface: str, address: str, gateway: str, further: Sequence[tuple[str, str]] = ()) -> str:
-    """/etc/network/interfaces as Debian's installer writes it for a static address (with
-    `auto`, so that networking.service raises it at boot: containers have no udev hotplug), and a
-    stanza without gateway for each further interface (name, address) as an administrator adds it."""
+def debian_interfaces(interface: str, address: str, gateway: str, further: Sequence[tuple[str, str]] = (),
+                      dhcp: bool = False) -> str:
+    """/etc/network/interfaces as Debian's installer writes it for a static address, or for an
+    address by DHCP (with `auto`, so that networking.service raises it at boot: containers have no
+    udev hotplug), and a stanza without gateway for each further interface (name, address) as an
+    administrator adds it.
+
+    >>> debian_interfaces("enp0s3", "192.168.56.10/24", "192.168.56.254", dhcp=True).splitlines()[-1]
+    'iface enp0s3 inet dhcp'
+    """
     extra = "".join(f"\nauto {name}\niface {name} inet static\n\taddress {address}\n" for name, address in further)
+    primary = f"iface {interface} inet dhcp\n" if dhcp else \
+        f"iface {interface} inet static\n\taddress {address}\n\tgateway {gateway}\n"
     return (
         "# This file describes the network interfaces available on your system\n"
         "# and how to activate them. For more information, see interfaces(5).\n\n"
         "source /etc/network/interfaces.d/*\n\n"
         "# The loopback network interface\nauto lo\niface lo inet loopback\n\n"
-        f"# The primary network interface\nauto {interface}\niface {interface} inet static\n"
-        f"\taddress {address}\n\tgateway {gateway}\n{extra}"
+        f"# The primary network interface\nauto {interface}\n{primary}{extra}"
     )
 
 

@@ -35,6 +35,7 @@ def test_unknown_lab_names_the_available_ones() -> None:
         ('subnet = "192.168.56.0/24"\n', "", "missing key 'subnet'"),
         ('subnet = "192.168.56.0/24"\n', 'subnet = "192.168.56.0/24"\ndomain = "Lab_Local"\n', "domain = 'Lab_Local': must be a DNS domain"),
         ('subnet = "192.168.56.0/24"\n', 'subnet = "192.168.56.0/24"\ndomain = "lab..local"\n', "must be a DNS domain"),
+        ('subnet = "192.168.56.0/24"\n', 'subnet = "192.168.56.0/24"\ndhcp = "yes"\n', "dhcp = 'yes': must be true or false"),
     ],
 )
 def test_malformed_plans_are_refused_with_the_reason(tmp_path: Path, old: str, new: str, message: str) -> None:
@@ -64,6 +65,19 @@ def test_a_cluster_s_names_for_its_nodes_map_to_the_plan_s(tmp_path: Path) -> No
     assert plan.node_called("192.0.2.1") == "192.0.2.1" and plan.node_called("node1.other.net") == "node1.other.net"
     fencing = load_plan("fencing")  # its second ring's addresses name the node too
     assert fencing.node_called(str(fencing.nodes[1].interfaces[0].address.ip)) == fencing.nodes[1].name
+
+
+def test_with_dhcp_the_router_leases_each_node_its_plan_address_and_nothing_else(tmp_path: Path) -> None:
+    from halab.backends.local.dhcp import arguments
+
+    assert not load_plan("pcs").dhcp
+    plan = load_plan(write_lab(tmp_path, GOOD.replace('subnet = "', 'dhcp = true\nsubnet = "', 1)))
+    argv = arguments(plan, tmp_path)
+    assert plan.dhcp and "--port=0" in argv and "--interface=eth1" in argv  # no DNS; the router's cable only
+    assert [a for a in argv if a.startswith("--dhcp-host=")] == [
+        f"--dhcp-host={n.mac},{n.address.ip},{n.name}" for n in plan.nodes]
+    assert "--dhcp-range=192.168.56.0,static,255.255.255.0,3600" in argv  # no pool for unknown MACs
+    assert "--dhcp-option=option:router,192.168.56.254" in argv
 
 
 def test_invalid_toml_is_refused_with_its_line(tmp_path: Path) -> None:

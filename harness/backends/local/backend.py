@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from halab.backends.base import MachineStatus, debian_hosts, debian_interfaces
-from halab.backends.local import aptcache, cgroups, idmap, network
+from halab.backends.local import aptcache, cgroups, dhcp, idmap, network
 from halab.backends.local.container import Container
 from halab.backends.local.host import host
 from halab.backends.netns import NETNS_DIR
@@ -48,6 +48,8 @@ class LocalBackend:
         say(f"lab {self.lab}: wiring the network and booting {', '.join(self.plan.node_names)}")
         network.create_switch(self.plan, self.lab)
         network.create_router(self.plan, self.lab)
+        if self.plan.dhcp:
+            dhcp.start(self.plan, self.lab, self.directory)
         if self.plan.bmc:
             network.create_bmc_namespace(self.plan, self.lab)
         with ThreadPoolExecutor(len(self.plan.machine_names)) as pool:
@@ -61,6 +63,7 @@ class LocalBackend:
             self._container(node).unmount()
             cgroups.remove(self.lab, node)
             network.forget_machine_namespace(self.lab, node)
+        dhcp.stop(self.directory)
         network.remove_all(self.plan, self.lab)
         shutil.rmtree(self.directory / "nodes", ignore_errors=True)
 
@@ -83,7 +86,9 @@ class LocalBackend:
             machines.append(MachineStatus(router.name, running, str(router.address), False, detail))
         else:
             router_ok = network.namespace_exists(network.machine_namespace(self.lab, router.name))
-            machines.append(MachineStatus(router.name, router_ok, str(router.address), False, "gateway namespace"))
+            detail = "gateway namespace" + ("; DHCP server" + ("" if dhcp.running_pid(self.directory) else " NOT RUNNING")
+                                            if self.plan.dhcp else "")
+            machines.append(MachineStatus(router.name, router_ok, str(router.address), False, detail))
         if self.plan.bmc:
             bmc_ok = network.namespace_exists(network.machine_namespace(self.lab, network.BMC))
             addresses = ", ".join(str(n.bmc) for n in self.plan.nodes if n.bmc)
@@ -222,7 +227,7 @@ class LocalBackend:
         node = self.plan.node(container.node)
         (etc / "network/interfaces").write_text(debian_interfaces(
             node.interface, str(node.address), str(router.address.ip),
-            further=[(i.name, str(i.address)) for i in node.interfaces]))
+            further=[(i.name, str(i.address)) for i in node.interfaces], dhcp=self.plan.dhcp))
         if self.plan.enable_at_install:
             host(["systemctl", f"--root={container.root}", "enable", *self.plan.enable_at_install])
         marker.write_text("")

@@ -129,6 +129,9 @@ class VagrantBackend:
             raise HalabError(f"the Vagrant backend does not cable a plan's further networks yet "
                              f"({', '.join(n.name for n in self.plan.networks)} in lab {self.plan.name})",
                              fix="run this lab on the local backend (--backend local)")
+        if self.plan.dhcp:
+            raise HalabError(f"the Vagrant backend does not serve DHCP on a lab's subnet yet (dhcp = true in lab "
+                             f"{self.plan.name})", fix="run this lab on the local backend (--backend local)")
         needed = ["vagrant"] + (["virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "dnsmasq"]
                                 if self.libvirt else ["VBoxManage"])
         missing = [tool for tool in needed if shutil.which(tool) is None]

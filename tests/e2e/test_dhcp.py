@@ -1,0 +1,49 @@
+"""DHCP on the lab's subnet (plan `dhcp = true`): the Heartbeat lab, whose seed's VMs got their
+addresses from Windows' connection sharing, with its nodes installed for DHCP. Each node leases
+its plan address from the router, the document runs as written, and the server goes with the lab.
+
+Its lab is called <HALAB_E2E_PREFIX>dhcp (default e2edhcp)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from halab.backends.local import dhcp
+from halab.paths import state_root
+from halab.plan import load_plan
+from halab.run import lab_up
+from halab.stacks import stack_for
+
+pytestmark = pytest.mark.e2e
+
+LAB = f"{os.environ.get('HALAB_E2E_PREFIX', 'e2e')}dhcp"
+
+
+def test_nodes_lease_their_addresses_and_the_lab_runs(tmp_path: Path) -> None:
+    folder = tmp_path / "heartbeat"
+    shutil.copytree(load_plan("heartbeat").folder, folder)
+    (folder / "plan.toml").write_text("dhcp = true\n" + (folder / "plan.toml").read_text())
+    plan = load_plan(folder)
+    assert plan.dhcp
+    with lab_up(plan, LAB) as up:
+        lab = up.backend
+        for node in plan.nodes:
+            assert "iface enp0s3 inet dhcp" in lab.run(node.name, ["cat", "/etc/network/interfaces"]).check().stdout
+            shown = lab.run(node.name, ["ip", "-o", "-4", "addr", "show", "enp0s3"]).check().stdout
+            assert f"{node.address} brd 192.168.137.255" in shown and "dynamic" in shown, shown
+            route = lab.run(node.name, ["ip", "route", "show", "default"]).check().stdout
+            assert f"default via {plan.router.address.ip}" in route, route
+        assert stack_for("heartbeat").view(lab).healthy
+        router = next(m for m in lab.status() if m.name == plan.router.name)
+        assert "DHCP server" in router.detail and "NOT RUNNING" not in router.detail, router
+        server = dhcp.running_pid(state_root() / "labs" / LAB)
+        assert server is not None
+        assert os.readlink(f"/proc/{server}/ns/net") != os.readlink("/proc/self/ns/net"), "never the host's namespace"
+    assert dhcp.running_pid(state_root() / "labs" / LAB) is None, "the DHCP server went with the lab"
+    assert not [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
+                if line.startswith(f"halab-{LAB}")]
