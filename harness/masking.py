@@ -121,7 +121,7 @@ def secrets_of_document(document: "LabDocument") -> Secrets:
 
 
 def secrets_of_lab(name_or_path: str | Path, document: Path | None = None) -> Secrets:
-    """The secrets of a lab's document (its plan's, or `document`) and its BMCs' password: a
+    """The secrets of a lab's document (its plan's, or `document`) and its plan's passwords: a
     bundled lab by name (what a rebuilt or running lab of it was given), or a lab's folder.
     None when it cannot be read."""
     from halab.errors import HalabError
@@ -130,8 +130,9 @@ def secrets_of_lab(name_or_path: str | Path, document: Path | None = None) -> Se
 
     try:
         plan = load_plan(name_or_path)
-        bmc = Secrets.of([plan.bmc.password]) if plan.bmc else NONE  # in fence_ipmilan's parameters
-        return secrets_of_document(parse_lab_document(plan, document)) + bmc
+        passwords = Secrets.of([plan.bmc.password if plan.bmc else "", plan.user.password if plan.user else "",
+                                plan.root_password])  # the BMCs' (in fence_ipmilan's parameters), the accounts'
+        return secrets_of_document(parse_lab_document(plan, document)) + passwords
     except HalabError:
         return NONE
 

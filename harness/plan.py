@@ -82,6 +82,15 @@ class BmcPlan:
 
 
 @dataclass(frozen=True)
+class UserPlan:
+    """The account Debian's installer asks for: a login with a home, in group sudo when `sudo`."""
+
+    name: str
+    password: str
+    sudo: bool = True
+
+
+@dataclass(frozen=True)
 class FaultExpectation:
     outcomes: tuple[str, ...]
     why: str
@@ -122,6 +131,8 @@ class LabPlan:
     networks: tuple[NetworkPlan, ...] = ()  # further networks (plan [[networks]]): redundant cluster links
     domain: str = ""  # the installer's "Domain name": node1 is node1.DOMAIN in /etc/hosts ("": none)
     dhcp: bool = False  # the router leases each node its address (by MAC), nodes installed with `inet dhcp`
+    user: UserPlan | None = None  # plan [user]: the installer's first user on every machine
+    root_password: str = ""  # the installer's root password ("": root has none, as when it is left empty)
 
     @property
     def machine_names(self) -> tuple[str, ...]:
@@ -183,7 +194,7 @@ def is_path(name_or_path: str | Path) -> bool:
 
 PLAN_KEYS = ("title", "stack", "tool", "document", "subnet", "vip", "client", "enable_at_install",
              "start_allowance_s", "router", "nodes", "expect", "limits", "bmc", "networks", "domain",
-             "dhcp")
+             "dhcp", "user", "root_password")
 NODE_KEYS = ("name", "address", "interface", "mac", "page_marker", "bmc", "interfaces")
 EXPECT_KEYS = ("outcomes", "why")
 
@@ -336,6 +347,8 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
         networks=networks,
         domain=_domain(_get(data, "domain", "", str, "")),
         dhcp=_get(data, "dhcp", "", bool, False),
+        user=_user(_get(data, "user", "", dict, None)),
+        root_password=_password(_get(data, "root_password", "", str, ""), "root_password", empty=True),
     )
 
 
@@ -438,6 +451,33 @@ def _bmc(raw: dict[str, Any] | None, nodes: tuple[NodePlan, ...]) -> BmcPlan | N
         if not isinstance(raw.get(key), str) or not raw[key] or len(raw[key]) > 16:
             raise ValueError(f"[bmc] {key} must be 1-16 characters (IPMI's limit)")
     return BmcPlan(raw["username"], raw["password"])
+
+
+_LOGIN = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+USER_KEYS = ("name", "password", "sudo")
+
+
+def _user(raw: dict[str, Any] | None) -> UserPlan | None:
+    """[user] name, password and sudo (default true), as Debian's installer takes them."""
+    if raw is None:
+        return None
+    unknown = sorted(set(raw) - set(USER_KEYS))
+    if unknown:
+        raise ValueError(f"[user] has no key {unknown[0]!r}; the keys are {', '.join(USER_KEYS)}")
+    name = _get(raw, "name", "user", str)
+    if not _LOGIN.match(name) or name in ("root", "hacluster"):
+        raise ValueError(f"user.name = {name!r}: must be a login name (lower-case letters, digits, _ and -, "
+                         "up to 32), not root or hacluster")
+    return UserPlan(name, _password(_get(raw, "password", "user", str), "user.password"), _get(raw, "sudo", "user", bool, True))
+
+
+def _password(value: str, where: str, empty: bool = False) -> str:
+    """A password chpasswd takes: one line, no colon; at least 4 characters, so halab can mask it."""
+    if empty and value == "":
+        return value
+    if len(value) < 4 or ":" in value or "\n" in value:
+        raise ValueError(f"{where} must be at least 4 characters, on one line, without ':'")
+    return value
 
 
 def _limits(raw: dict[str, Any]) -> NodeLimits:

@@ -80,6 +80,26 @@ def test_with_dhcp_the_router_leases_each_node_its_plan_address_and_nothing_else
     assert "--dhcp-option=option:router,192.168.56.254" in argv
 
 
+@pytest.mark.parametrize(("user", "message"), [
+    ('name = "Etudiant"\npassword = "s3cret-pw"', "user.name = 'Etudiant': must be a login name"),
+    ('name = "root"\npassword = "s3cret-pw"', "not root or hacluster"),
+    ('name = "etudiant"\npassword = "abc"', "user.password must be at least 4 characters"),
+    ('name = "etudiant"\npassword = "a:bcd"', "without ':'"),
+    ('name = "etudiant"\npassword = "s3cret-pw"\nshell = "zsh"', "no key 'shell'; the keys are name, password, sudo"),
+    ('name = "etudiant"\npassword = "s3cret-pw"\nsudo = "yes"', "user.sudo = 'yes': must be true or false"),
+])
+def test_a_bad_user_account_is_refused_with_the_key(tmp_path: Path, user: str, message: str) -> None:
+    with pytest.raises(HalabError, match=message):
+        load_plan(write_lab(tmp_path, GOOD + f"\n[user]\n{user}\n"))
+
+
+def test_the_installer_s_accounts(tmp_path: Path) -> None:
+    plan = load_plan(write_lab(tmp_path, 'root_password = "r00t-pw"\n' + GOOD + '\n[user]\nname = "etudiant"\n'
+                                                                              'password = "s3cret-pw"\n'))
+    assert plan.user is not None and (plan.user.name, plan.user.sudo, plan.root_password) == ("etudiant", True, "r00t-pw")
+    assert load_plan("pcs").user is None and load_plan("pcs").root_password == ""
+
+
 def test_invalid_toml_is_refused_with_its_line(tmp_path: Path) -> None:
     folder = write_lab(tmp_path, GOOD.replace('title = "', 'title = ', 1))
     with pytest.raises(HalabError, match=r"not valid TOML.*line 4"):

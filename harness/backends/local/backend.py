@@ -214,6 +214,7 @@ class LocalBackend:
         router = self.plan.router
         (etc / "hostname").write_text(container.node + "\n")
         (etc / "apt/apt.conf.d/01proxy").write_text(aptcache.proxy_conf(str(router.address.ip)))
+        self._installer_accounts(container.root)
         if self._is_router(container.node):
             # The lab's gateway knows every machine by name; its interface is the host's to set.
             known = [(str(n.address.ip), n.name) for n in self.plan.nodes]
@@ -233,6 +234,20 @@ class LocalBackend:
         marker.write_text("")
         # Written by host root: given to the node's root, as if the node had written them.
         idmap.shift_new_files(container.upper, container.root, container.uid_shift)
+
+    def _installer_accounts(self, root: Path) -> None:
+        """The accounts Debian's installer makes when asked: root's password, the first user
+        (home from /etc/skel, bash, group sudo). Made with the node's own files (--root), before
+        its first boot; passwords go on standard input only."""
+        user, passwords = self.plan.user, []
+        if user:
+            host(["useradd", f"--root={root}", "--create-home", "--shell=/bin/bash", "--comment", user.name,
+                  *(["--groups=sudo"] if user.sudo else []), user.name])
+            passwords.append(f"{user.name}:{user.password}")
+        if self.plan.root_password:
+            passwords.append(f"root:{self.plan.root_password}")
+        if passwords:
+            host(["chpasswd", f"--root={root}"], stdin="\n".join(passwords) + "\n")
 
     def _wait_booted(self, container: Container) -> None:
         try:

@@ -8,10 +8,11 @@ from typing import Sequence
 from halab.errors import HalabError
 
 
-def host(argv: Sequence[str], *, check: bool = True, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+def host(argv: Sequence[str], *, check: bool = True, timeout: float = 30.0,
+         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run a host command; on failure raise an error that shows the command and its output."""
     try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False, input=stdin)
     except FileNotFoundError:
         raise HalabError(f"{argv[0]} is not installed on this machine", fix="run ./install.sh") from None
     if check and done.returncode != 0:

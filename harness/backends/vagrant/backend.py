@@ -129,9 +129,12 @@ class VagrantBackend:
             raise HalabError(f"the Vagrant backend does not cable a plan's further networks yet "
                              f"({', '.join(n.name for n in self.plan.networks)} in lab {self.plan.name})",
                              fix="run this lab on the local backend (--backend local)")
-        if self.plan.dhcp:
-            raise HalabError(f"the Vagrant backend does not serve DHCP on a lab's subnet yet (dhcp = true in lab "
-                             f"{self.plan.name})", fix="run this lab on the local backend (--backend local)")
+        unsupported = [key for key, used in (("dhcp", self.plan.dhcp), ("[user]", self.plan.user),
+                                             ("root_password", self.plan.root_password)) if used]
+        if unsupported:
+            raise HalabError(f"the Vagrant backend does not honour {', '.join(unsupported)} of lab {self.plan.name}'s "
+                             "plan yet (its boxes have their own network and accounts)",
+                             fix="run this lab on the local backend (--backend local)")
         needed = ["vagrant"] + (["virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "dnsmasq"]
                                 if self.libvirt else ["VBoxManage"])
         missing = [tool for tool in needed if shutil.which(tool) is None]
