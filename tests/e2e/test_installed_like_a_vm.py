@@ -2,7 +2,8 @@
 Heartbeat lab (whose seed's VMs got their addresses from Windows' connection sharing) with DHCP
 on its subnet (plan `dhcp = true`), a first user in group sudo and a root password. Each node
 leases its plan address from the router, the document runs as written, the accounts are there
-and their passwords nowhere in what halab writes, and the DHCP server goes with the lab.
+and their passwords nowhere in what halab writes, root on one node reaches the other by SSH once
+a key is copied, and the DHCP server goes with the lab.
 
 Its lab is called <HALAB_E2E_PREFIX>vm (default e2evm)."""
 
@@ -51,6 +52,14 @@ def test_nodes_lease_their_addresses_have_the_installer_s_accounts_and_the_lab_r
         shadow = lab.run("srv", ["getent", "shadow", "root"]).check().stdout
         assert shadow.split(":")[1].startswith("$"), "root has a password"
         assert {b"Racine-2024", b"Etud1ant-pw"} <= secrets_of_lab(folder).values  # masked in all halab writes
+        # Root SSH between nodes as a sheet sets it up with keys (`scp authkeys srv-slave:/etc/ha.d/`).
+        key = lab.run("srv", ["sh", "-c", "ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519 && "
+                                          "cat /root/.ssh/id_ed25519.pub"]).check().stdout
+        lab.run("srv-slave", ["sh", "-c", "mkdir -p -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys"],
+                stdin=key).check()
+        copied = lab.run("srv", ["sh", "-c", "scp -q -o StrictHostKeyChecking=accept-new /etc/ha.d/authkeys "
+                                             "srv-slave:/root/authkeys.copy && ssh srv-slave cat /root/authkeys.copy"])
+        assert copied.succeeded and "auth" in copied.stdout, copied
         assert stack_for("heartbeat").view(lab).healthy
         router = next(m for m in lab.status() if m.name == plan.router.name)
         assert "DHCP server" in router.detail and "NOT RUNNING" not in router.detail, router
