@@ -28,6 +28,9 @@ PRIMARY_NETWORK = "lan"  # the plan's `subnet`: nodes, VIP, client, router and B
 NETWORK_KEYS = ("name", "subnet")
 INTERFACE_KEYS = ("network", "name", "address", "mac")
 ROUTER_KEYS = ("name", "address", "node")
+# Cluster nodes a plan may have: two as most lab sheets, up to five (a 3-node cluster keeps quorum
+# by majority when one node is lost; more would not fit a class of labs on one machine).
+MIN_NODES, MAX_NODES = 2, 5
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,12 @@ class LabPlan:
             raise HalabError(f"lab {self.name} has no machine {name!r} to run a command on",
                              fix=f"use one of: {', '.join(self.machine_names)}")
         return name
+
+    def require_two_nodes(self, what: str) -> None:
+        """For the parts of halab that still know two nodes only: a plain refusal, before anything is touched."""
+        if len(self.nodes) != 2:
+            raise HalabError(f"{what} handles two-node labs only, and lab {self.name} has {len(self.nodes)} nodes",
+                             fix="bring this lab up on the local backend (--backend local)")
 
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
@@ -266,8 +275,9 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
             bmc=on_subnet(_get(raw, "bmc", where), f"the BMC of {name}") if "bmc" in raw else None,
             interfaces=_interfaces(raw, index, networks),
         ))
-    if len(nodes) != 2:
-        raise ValueError(f"a lab has exactly two nodes, this plan has {len(nodes)}")
+    if not MIN_NODES <= len(nodes) <= MAX_NODES:
+        raise ValueError(f"nodes: a lab has {MIN_NODES} to {MAX_NODES} cluster nodes, this plan has {len(nodes)} "
+                         "(one [[nodes]] table each)")
     router = _router(_get(data, "router", "", dict), on_subnet)
     vip = on_subnet(_get(data, "vip", ""), "VIP").ip
     client = on_subnet(_get(data, "client", ""), "client")
