@@ -138,11 +138,11 @@ class LabPlan:
                              fix=f"use one of: {', '.join(self.machine_names)}")
         return name
 
-    def require_two_nodes(self, what: str) -> None:
+    def require_two_nodes(self, what: str, fix: str = "bring this lab up on the local backend (--backend local)") -> None:
         """For the parts of halab that still know two nodes only: a plain refusal, before anything is touched."""
         if len(self.nodes) != 2:
-            raise HalabError(f"{what} handles two-node labs only, and lab {self.name} has {len(self.nodes)} nodes",
-                             fix="bring this lab up on the local backend (--backend local)")
+            raise HalabError(f"{what}: two-node labs only for now, and lab {self.name} has {len(self.nodes)} nodes",
+                             fix=fix)
 
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
@@ -316,6 +316,9 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
     stack = _get(data, "stack", "")
     if stack not in ("pacemaker", "heartbeat"):
         raise ValueError(f"stack must be pacemaker or heartbeat, not {stack!r}")
+    if stack == "heartbeat" and len(nodes) != 2:
+        raise ValueError(f"stack = \"heartbeat\": Heartbeat's haresources (v1) runs two nodes only, and this plan has "
+                         f"{len(nodes)}; a cluster of more nodes needs stack = \"pacemaker\"")
     tool = _get(data, "tool", "", default="heartbeat" if stack == "heartbeat" else "pcs")
     if tool not in TOOLS[stack]:
         raise ValueError(f"tool must be {' or '.join(TOOLS[stack])} for a {stack} lab, not {tool!r}")

@@ -187,6 +187,14 @@ def test_the_parts_that_know_two_nodes_only_refuse_a_third_in_one_line(tmp_path:
     plan = load_plan(write_lab(tmp_path, GOOD + _node(3)))
     with pytest.raises(HalabError) as error:
         plan.require_two_nodes("the Vagrant backend")
-    assert error.value.what == "the Vagrant backend handles two-node labs only, and lab lab has 3 nodes"
+    assert error.value.what == "the Vagrant backend: two-node labs only for now, and lab lab has 3 nodes"
     assert error.value.fix == "bring this lab up on the local backend (--backend local)"
     load_plan("pcs").require_two_nodes("the Vagrant backend")
+
+
+def test_a_heartbeat_plan_of_three_nodes_is_refused_as_haresources_runs_two(tmp_path: Path) -> None:
+    heartbeat = (Path(__file__).parents[2] / "labs/heartbeat/plan.toml").read_text()
+    third = ('[[nodes]]\nname = "srv3"\naddress = "192.168.137.64"\ninterface = "enp0s3"\n'
+             'mac = "08:00:27:69:95:64"\npage_marker = "Serveur 3"\n')
+    with pytest.raises(HalabError, match=r"Heartbeat's haresources \(v1\) runs two nodes only, and this plan has 3"):
+        load_plan(write_lab(tmp_path, heartbeat + "\n" + third))
