@@ -30,7 +30,8 @@ def test_fence_device_answers(cib: Cib, plan: LabPlan, lab: Backend, admin: Pace
         fail("STONITH is off: nothing stops a lost node from keeping the VIP (split brain)",
              evidence=f"stonith-enabled={cib.option('stonith-enabled')}", fix=admin.set_property("stonith-enabled", "true"))
     for index, node in enumerate(plan.nodes):  # each asked from the next node: the other one, of two
-        _fence_device_answers(cib, plan, lab, admin, node, plan.nodes[(index + 1) % len(plan.nodes)])
+        peer = plan.nodes[(index + 1) % len(plan.nodes)]
+        _fence_device_answers(cib, plan, lab, admin, node, peer)
 
 
 def _fence_device_answers(cib: Cib, plan: LabPlan, lab: Backend, admin: PacemakerAdmin, node: NodePlan,

@@ -51,7 +51,7 @@ def test_stonith_policy(cib: Cib, expected: dict[str, Any], admin: PacemakerAdmi
 
 def test_quorum_policy(cib: Cib, corosync: CorosyncConf, plan: LabPlan, expected: dict[str, Any],
                        admin: PacemakerAdmin) -> None:
-    """A two-node cluster keeps running when one node is lost (two_node or no-quorum-policy; more nodes: the majority)"""
+    """The cluster keeps running when one node is lost (two nodes: two_node or no-quorum-policy; more: the majority)"""
     policy = cib.option("no-quorum-policy") or "stop"
     want = expected.get("no_quorum_policy")
     if want is not None and policy != want:

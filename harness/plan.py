@@ -31,6 +31,7 @@ ROUTER_KEYS = ("name", "address", "node")
 # Cluster nodes a plan may have: two as most lab sheets, up to five (a 3-node cluster keeps quorum
 # by majority when one node is lost; more would not fit a class of labs on one machine).
 MIN_NODES, MAX_NODES = 2, 5
+LOCAL_BACKEND_FIX = "bring this lab up on the local backend (--backend local)"
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class LabPlan:
                              fix=f"use one of: {', '.join(self.machine_names)}")
         return name
 
-    def require_two_nodes(self, what: str, fix: str = "bring this lab up on the local backend (--backend local)") -> None:
+    def require_two_nodes(self, what: str, fix: str = LOCAL_BACKEND_FIX) -> None:
         """For the parts of halab that still know two nodes only: a plain refusal, before anything is touched."""
         if len(self.nodes) != 2:
             raise HalabError(f"{what}: two-node labs only for now, and lab {self.name} has {len(self.nodes)} nodes",

@@ -59,8 +59,9 @@ def test_the_vagrant_and_ssh_backends_refuse_three_nodes_in_one_line(make: str, 
     import importlib
 
     module, _, name = make.partition(":")
+    options = {"inventory": "none.yaml"} if "ssh" in module else {}
     with pytest.raises(HalabError) as error:
-        getattr(importlib.import_module(module), name)(THREE, "trix", **({"inventory": "none.yaml"} if "ssh" in module else {}))
+        getattr(importlib.import_module(module), name)(THREE, "trix", **options)
     assert error.value.what == f"{what}: two-node labs only for now, and lab pcs-three-nodes has 3 nodes"
 
 
