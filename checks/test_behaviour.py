@@ -51,10 +51,10 @@ def test_failback_as_configured(lab: Backend, stack: Stack, plan: LabPlan, fault
     if "stop-stack" not in expected_faults(plan):
         pytest.skip("the lab's fault matrix has no stop-stack fault")
     run = fault_run("stop-stack")
-    if run.served_after is None:
-        fail("no node served once the stopped node was back, so failback cannot be judged",
-             evidence=run.description, fix="see the stop-stack fault first")
-    want = stack.failback(lab, run.victim)
+    if run.served_after is None or run.served_during is None:
+        fail(f"no node served {'once the stopped node was back' if run.served_during else 'while it was stopped'}, "
+             "so failback cannot be judged", evidence=run.description, fix="see the stop-stack fault first")
+    want = stack.failback(lab, run.victim, run.served_during)
     if run.served_after != want.node:
         fail(f"after {run.victim} came back, {run.served_after} served; the configuration says {want.node}",
              evidence=f"{want.why}\nserved {run.served_before} -> {run.served_during} -> {run.served_after}",

@@ -23,7 +23,7 @@ def pacemaker_only(plan: LabPlan) -> None:
 
 
 def test_corosync_links_connected(facts: LabFacts, plan: LabPlan, admin: PacemakerAdmin) -> None:
-    """Corosync has a link on every network of the lab, each connected to the other node (corosync-cfgtool -s)"""
+    """Corosync has a link on every network of the lab, each connected to every other node (corosync-cfgtool -s)"""
     for node in facts.reachable:
         shown = node.command("links")
         try:
@@ -41,9 +41,9 @@ def test_corosync_links_connected(facts: LabFacts, plan: LabPlan, admin: Pacemak
                      "loses the node", evidence=evidence, fix=admin.add_link(**addresses))
             down = [link for link in on if not link.connected]
             if down:
-                fail(f"{node.node}'s corosync link on the {network} network ({subnet}) does not reach the other "
+                fail(f"{node.node}'s corosync link on the {network} network ({subnet}) does not reach every other "
                      f"node: {'; '.join(link.describe() for link in down)}", evidence=evidence,
-                     fix=f"on both nodes, the interface on {subnet} must be up with its planned address "
+                     fix=f"on every node, the interface on {subnet} must be up with its planned address "
                          f"(ip -o addr show), and each node's address on that link in "
                          f"/etc/corosync/corosync.conf must be that one")
 

@@ -49,14 +49,15 @@ def test_stonith_policy(cib: Cib, expected: dict[str, Any], admin: PacemakerAdmi
              fix=admin.set_property("stonith-enabled", "true" if want else "false"))
 
 
-def test_quorum_policy(cib: Cib, corosync: CorosyncConf, expected: dict[str, Any], admin: PacemakerAdmin) -> None:
-    """A two-node cluster keeps running when one node is lost (two_node or no-quorum-policy)"""
+def test_quorum_policy(cib: Cib, corosync: CorosyncConf, plan: LabPlan, expected: dict[str, Any],
+                       admin: PacemakerAdmin) -> None:
+    """The cluster keeps running when one node is lost (two nodes: two_node or no-quorum-policy; more: the majority)"""
     policy = cib.option("no-quorum-policy") or "stop"
     want = expected.get("no_quorum_policy")
     if want is not None and policy != want:
         fail(f"no-quorum-policy is {policy}; this lab asks for {want}", evidence=f"no-quorum-policy={policy}",
              fix=admin.set_property("no-quorum-policy", str(want)))
-    if policy == "stop" and not corosync.two_node and not corosync.quorum_device:
+    if policy == "stop" and len(plan.nodes) == 2 and not corosync.two_node and not corosync.quorum_device:
         fail("with two nodes, losing one loses quorum, and no-quorum-policy=stop then stops every resource",
              evidence="no-quorum-policy=stop (default), two_node not set",
              fix=f"two_node: 1 in corosync.conf's quorum section, or {admin.set_property('no-quorum-policy', 'ignore')}")
@@ -118,8 +119,10 @@ def test_corosync_keys_known(corosync: CorosyncConf) -> None:
              fix="correct the spelling (two_node, not two_nodes), or remove the key")
 
 
-def test_corosync_two_node(corosync: CorosyncConf) -> None:
+def test_corosync_two_node(corosync: CorosyncConf, plan: LabPlan) -> None:
     """Two-node mode is on (two_node: 1)"""
+    if len(plan.nodes) != 2:
+        pytest.skip(f"not applicable: {len(plan.nodes)} nodes keep quorum by majority, two_node is for two nodes only")
     if corosync.quorum_device:  # the device's vote is the tie-breaker: votequorum refuses two_node with it
         if corosync.two_node:
             fail("two_node is set beside a quorum device: votequorum does not take both",

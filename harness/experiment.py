@@ -11,7 +11,7 @@ from halab.faults import Fault, FaultJournal, applied
 from halab.faults.base import MEMBERSHIP
 from halab.plan import LabPlan
 from halab.probe import ProbeSample, Prober
-from halab.probe.analysis import downtime_after, first_answer_from, interleavings, serving_node
+from halab.probe.analysis import downtime_after, first_answer_from_another, interleavings, serving_node
 from halab.progress import announce, say
 from halab.stacks import ClusterView, Stack, Timing
 from halab.wait import WaitTimeout, wait_until
@@ -167,8 +167,7 @@ def measure_fault(
     after_heal = downtime_after(samples, healed)
     served_before = serving_node(samples, injected - SETTLE_S, injected)
     served_during = serving_node(samples, healed - SETTLE_S, healed)
-    other = next((n for n in plan.node_names if n != victim), None)
-    reached_other = first_answer_from(samples, other, injected) if other else None
+    reached_other = first_answer_from_another(samples, victim, injected)
     outcome = _outcome(outage is not None, holders, served_during, victim)
     expectation = plan.expectation(fault.name)
     expected = expectation.outcomes if expectation else ()

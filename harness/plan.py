@@ -28,6 +28,10 @@ PRIMARY_NETWORK = "lan"  # the plan's `subnet`: nodes, VIP, client, router and B
 NETWORK_KEYS = ("name", "subnet")
 INTERFACE_KEYS = ("network", "name", "address", "mac")
 ROUTER_KEYS = ("name", "address", "node")
+# Cluster nodes a plan may have: two as most lab sheets, up to five (a 3-node cluster keeps quorum
+# by majority when one node is lost; more would not fit a class of labs on one machine).
+MIN_NODES, MAX_NODES = 2, 5
+LOCAL_BACKEND_FIX = "bring this lab up on the local backend (--backend local)"
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,12 @@ class LabPlan:
             raise HalabError(f"lab {self.name} has no machine {name!r} to run a command on",
                              fix=f"use one of: {', '.join(self.machine_names)}")
         return name
+
+    def require_two_nodes(self, what: str, fix: str = LOCAL_BACKEND_FIX) -> None:
+        """For the parts of halab that still know two nodes only: a plain refusal, before anything is touched."""
+        if len(self.nodes) != 2:
+            raise HalabError(f"{what}: two-node labs only for now, and lab {self.name} has {len(self.nodes)} nodes",
+                             fix=fix)
 
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
@@ -277,8 +287,9 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
             bmc=on_subnet(_get(raw, "bmc", where), f"the BMC of {name}") if "bmc" in raw else None,
             interfaces=_interfaces(raw, index, networks),
         ))
-    if len(nodes) != 2:
-        raise ValueError(f"a lab has exactly two nodes, this plan has {len(nodes)}")
+    if not MIN_NODES <= len(nodes) <= MAX_NODES:
+        raise ValueError(f"nodes: a lab has {MIN_NODES} to {MAX_NODES} cluster nodes, this plan has {len(nodes)} "
+                         "(one [[nodes]] table each)")
     router = _router(_get(data, "router", "", dict), on_subnet)
     vip = on_subnet(_get(data, "vip", ""), "VIP").ip
     client = on_subnet(_get(data, "client", ""), "client")
@@ -317,6 +328,9 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
     stack = _get(data, "stack", "")
     if stack not in ("pacemaker", "heartbeat"):
         raise ValueError(f"stack must be pacemaker or heartbeat, not {stack!r}")
+    if stack == "heartbeat" and len(nodes) != 2:
+        raise ValueError(f"stack = \"heartbeat\": Heartbeat's haresources (v1) runs two nodes only, and this plan has "
+                         f"{len(nodes)}; a cluster of more nodes needs stack = \"pacemaker\"")
     tool = _get(data, "tool", "", default="heartbeat" if stack == "heartbeat" else "pcs")
     if tool not in TOOLS[stack]:
         raise ValueError(f"tool must be {' or '.join(TOOLS[stack])} for a {stack} lab, not {tool!r}")

@@ -18,8 +18,9 @@ import pytest
 E2E_SECONDS = {
     "test_grading": 740, "test_vagrant_lab": 620, "test_heartbeat_lab": 320, "test_submissions": 370,
     "test_fencing_lab": 220, "test_pcs_faults": 190, "test_crmsh_lab": 190, "test_ssh_grading": 140,
-    "test_scenario_runs": 110, "test_nodes_named_by_address": 85, "test_cli": 65, "test_document_forms": 60, "test_install": 45,
-    "test_packages": 35, "test_confinement": 25, "test_lab_documents": 20, "test_time_bounds": 15, "test_installed_like_a_vm": 22,
+    "test_three_nodes": 120, "test_scenario_runs": 110, "test_nodes_named_by_address": 85, "test_cli": 65,
+    "test_document_forms": 60, "test_install": 45, "test_packages": 35, "test_confinement": 25,
+    "test_lab_documents": 20, "test_installed_like_a_vm": 22, "test_time_bounds": 15,
 }
 
 

@@ -78,10 +78,10 @@ def serving_node(samples: Iterable[ProbeSample], t0: float, t1: float) -> str | 
     return counts.most_common(1)[0][0] if counts else None
 
 
-def first_answer_from(samples: Iterable[ProbeSample], node: str, after: float) -> float | None:
-    """Start of the first good answer from `node` to a request started after `after`, e.g. the
-    time until the other node answers after a fault. Resolution: the probe period."""
-    return min((s.start for s in samples if s.ok and s.node == node and s.start > after), default=None)
+def first_answer_from_another(samples: Iterable[ProbeSample], victim: str, after: float) -> float | None:
+    """Start of the first good answer from a node other than `victim` to a request started after
+    `after`: the time until a survivor (whichever of them) serves after a fault. Resolution: the probe period."""
+    return min((s.start for s in samples if s.ok and s.node and s.node != victim and s.start > after), default=None)
 
 
 def interleavings(samples: Iterable[ProbeSample], window_s: float = 2.0) -> list[Interleaving]:

@@ -104,6 +104,8 @@ def run_scenarios(backend: Backend, scenarios: Sequence[Scenario]) -> tuple[tupl
     from halab.run import prober_for
     from halab.scenarios.heartbeat_runner import HeartbeatRun
 
+    backend.plan.require_two_nodes("scenarios (whose steps name the nodes home and other)",
+                                    fix="leave the scenarios out of this lab's rubric (halab scenario takes none)")
     heartbeat = backend.plan.stack == "heartbeat"
     if not heartbeat:
         check_scenarios(backend, scenarios)

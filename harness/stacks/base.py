@@ -53,8 +53,8 @@ class Stack(Protocol):
         """Once `node`'s link is mended, see that the stack runs on every node again."""
         ...
 
-    def failback(self, backend: Backend, victim: str) -> Failback:
-        """Where the configuration puts the service once `victim`, which lost it, is back."""
+    def failback(self, backend: Backend, victim: str, holder: str) -> Failback:
+        """Where the configuration puts the service once `victim`, which lost it to `holder`, is back."""
         ...
 
     def resource_state(self, backend: Backend) -> ResourceState:

@@ -141,10 +141,9 @@ class HeartbeatStack:
             interval_s=1.0, fix="journalctl -u heartbeat on each node; systemctl start heartbeat where it is stopped",
         )
 
-    def failback(self, backend: Backend, victim: str) -> Failback:
-        other = next(n for n in backend.plan.node_names if n != victim)
+    def failback(self, backend: Backend, victim: str, holder: str) -> Failback:
         node = next((n for n in backend.plan.node_names if backend.is_running(n)), victim)
-        return heartbeat_failback(*self.configuration(backend, node), victim, other)
+        return heartbeat_failback(*self.configuration(backend, node), victim, holder)
 
     def resource_state(self, backend: Backend) -> ResourceState:
         return heartbeat_state(tuple(n for n in backend.plan.node_names if backend.is_running(n) and self._holds_vip(backend, n)))

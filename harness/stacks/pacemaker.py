@@ -83,10 +83,9 @@ class PacemakerStack:
         """Nothing to do: corosync merges the membership itself, and Pacemaker stops the
         resources it then finds active twice."""
 
-    def failback(self, backend: Backend, victim: str) -> Failback:
-        other = next(n for n in backend.plan.node_names if n != victim)
+    def failback(self, backend: Backend, victim: str, holder: str) -> Failback:
         cib = parse_cib(self._ask_any(backend, ["cibadmin", "--query"]).stdout)
-        return pacemaker_failback(cib, victim, other, backend.plan.node_called)
+        return pacemaker_failback(cib, victim, holder, backend.plan.node_called)
 
     def resource_state(self, backend: Backend) -> ResourceState:
         status = parse_crm_mon(self._ask_any(backend, ["crm_mon", "--output-as=xml"]).stdout)

@@ -56,7 +56,7 @@ def test_the_check_passes_with_both_links_connected() -> None:
 
 def test_the_check_names_the_disconnected_link_and_its_network() -> None:
     with pytest.raises(CheckFailed, match=r"node1's corosync link on the cluster network \(192.168.57.0/24\) does not "
-                                          "reach the other node: link 1") as failed:
+                                          "reach every other node: link 1") as failed:
         run_check(CUT)
     assert "LINK ID 1" in failed.value.evidence and "ip -o addr show" in failed.value.fix
 

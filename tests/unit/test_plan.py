@@ -179,3 +179,42 @@ def test_malformed_networks_are_refused_naming_the_key_and_what_is_allowed(tmp_p
     with pytest.raises(HalabError, match=message) as error:
         load_plan(write_lab(tmp_path, FENCING.replace(old, new, 1)))
     assert str(tmp_path / "lab" / "plan.toml") in str(error.value)
+
+
+def _node(number: int) -> str:
+    """One more [[nodes]] table in the pcs plan's style: node3 at .30, and so on."""
+    return (f'\n[[nodes]]\nname = "node{number}"\naddress = "192.168.56.{number}0"\ninterface = "eth0"\n'
+            f'mac = "52:54:00:56:00:{number}0"\npage_marker = "node{number}"\n')
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5])
+def test_plans_of_two_to_five_nodes_load_in_their_order(tmp_path: Path, count: int) -> None:
+    plan = load_plan(write_lab(tmp_path, GOOD + "".join(_node(n) for n in range(3, count + 1))))
+    assert plan.node_names == tuple(f"node{n}" for n in range(1, count + 1))
+
+
+@pytest.mark.parametrize(("plan_text", "count"), [
+    (GOOD[:GOOD.index('[[nodes]]\nname = "node2"')] + '[expect.power-off]\noutcomes = ["failover"]\n', 1),
+    (GOOD + "".join(_node(n) for n in range(3, 7)), 6),
+])
+def test_one_node_or_six_are_refused_saying_how_many_a_lab_may_have(tmp_path: Path, plan_text: str,
+                                                                    count: int) -> None:
+    with pytest.raises(HalabError, match=rf"a lab has 2 to 5 cluster nodes, this plan has {count} "):
+        load_plan(write_lab(tmp_path, plan_text))
+
+
+def test_the_parts_that_know_two_nodes_only_refuse_a_third_in_one_line(tmp_path: Path) -> None:
+    plan = load_plan(write_lab(tmp_path, GOOD + _node(3)))
+    with pytest.raises(HalabError) as error:
+        plan.require_two_nodes("the Vagrant backend")
+    assert error.value.what == "the Vagrant backend: two-node labs only for now, and lab lab has 3 nodes"
+    assert error.value.fix == "bring this lab up on the local backend (--backend local)"
+    load_plan("pcs").require_two_nodes("the Vagrant backend")
+
+
+def test_a_heartbeat_plan_of_three_nodes_is_refused_as_haresources_runs_two(tmp_path: Path) -> None:
+    heartbeat = (Path(__file__).parents[2] / "labs/heartbeat/plan.toml").read_text()
+    third = ('[[nodes]]\nname = "srv3"\naddress = "192.168.137.64"\ninterface = "enp0s3"\n'
+             'mac = "08:00:27:69:95:64"\npage_marker = "Serveur 3"\n')
+    with pytest.raises(HalabError, match=r"Heartbeat's haresources \(v1\) runs two nodes only, and this plan has 3"):
+        load_plan(write_lab(tmp_path, heartbeat + "\n" + third))

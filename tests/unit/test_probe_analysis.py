@@ -10,7 +10,7 @@ import pytest
 from halab.probe import (
     ProbeSample,
     downtime_after,
-    first_answer_from,
+    first_answer_from_another,
     interleavings,
     outage_windows,
     serving_node,
@@ -22,6 +22,7 @@ PERIOD = 0.02
 _KINDS: dict[str, dict[str, Any]] = {
     "1": {"outcome": "ok", "status": 200, "node": "node1"},
     "2": {"outcome": "ok", "status": 200, "node": "node2"},
+    "3": {"outcome": "ok", "status": 200, "node": "node3"},
     "x": {"outcome": "refused", "error": "ECONNREFUSED"},
     "t": {"outcome": "timeout", "error": "ReadTimeout"},
     "5": {"outcome": "http-error", "status": 503, "node": "node1"},
@@ -29,7 +30,7 @@ _KINDS: dict[str, dict[str, Any]] = {
 
 
 def history(pattern: str) -> list[ProbeSample]:
-    """One request per character, every PERIOD from T0: 1/2 = answered by node1/node2, x = refused,
+    """One request per character, every PERIOD from T0: 1/2/3 = answered by node1/2/3, x = refused,
     t = timed out (after 0.25 s), 5 = HTTP 503."""
     samples = []
     for i, kind in enumerate(pattern):
@@ -53,8 +54,15 @@ def test_clean_failover_is_one_recovered_outage_and_no_interleaving() -> None:
     assert interleavings(samples) == []
     assert serving_node(samples, at(0), at(50)) == "node1"
     assert serving_node(samples, at(50), at(100)) == "node2"
-    assert first_answer_from(samples, "node2", after=at(49)) == at(60)
-    assert first_answer_from(samples, "node1", after=at(49)) is None
+    assert first_answer_from_another(samples, "node1", after=at(49)) == at(60)
+    assert first_answer_from_another(samples, "node2", after=at(49)) is None
+
+
+def test_in_a_three_node_cluster_the_survivor_that_took_over_is_found_whichever_it_is() -> None:
+    samples = history("1" * 50 + "x" * 10 + "3" * 40)
+    assert first_answer_from_another(samples, "node1", after=at(49)) == at(60)
+    assert serving_node(samples, at(60), at(100)) == "node3"
+    assert interleavings(samples) == []
 
 
 def test_no_outage() -> None:

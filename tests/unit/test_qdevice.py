@@ -121,7 +121,8 @@ def test_two_node_is_coherent_with_the_quorum_device() -> None:
     from halab.checks.test_pacemaker import test_corosync_two_node
     from halab.stacks.corosync_conf import parse_corosync_conf
 
-    test_corosync_two_node(parse_corosync_conf(QUORUM_WITH_DEVICE % ""))  # pcs removed two_node: right
+    fencing = load_plan("fencing")
+    test_corosync_two_node(parse_corosync_conf(QUORUM_WITH_DEVICE % ""), fencing)  # pcs removed two_node: right
     with pytest.raises(CheckFailed, match="two_node is set beside a quorum device") as failed:
-        test_corosync_two_node(parse_corosync_conf(QUORUM_WITH_DEVICE % "    two_node: 1"))
+        test_corosync_two_node(parse_corosync_conf(QUORUM_WITH_DEVICE % "    two_node: 1"), fencing)
     assert "remove two_node" in failed.value.fix

@@ -35,6 +35,7 @@ class SshBackend:
     time_scale = 1.0
 
     def __init__(self, plan: LabPlan, lab: str, inventory: str) -> None:
+        plan.require_two_nodes("the SSH backend")
         self.lab = lab
         self.inventory: Inventory = load_inventory(Path(inventory))
         self.plan = self.inventory.apply(plan)
