@@ -136,12 +136,20 @@ class LabPlan:
     domain: str = ""  # the installer's "Domain name": node1 is node1.DOMAIN in /etc/hosts ("": none)
     dhcp: bool = False  # the router leases each node its address (by MAC), nodes installed with `inet dhcp`
     user: UserPlan | None = None  # plan [user]: the installer's first user on every machine
+    hosts: tuple[NodePlan, ...] = ()  # plan [[hosts]]: machines of the lab with no cluster role (a DNS or NFS server)
     root_password: str = ""  # the installer's root password ("": root has none, as when it is left empty)
 
     @property
     def machine_names(self) -> tuple[str, ...]:
-        """Every machine a command can run on: the nodes, and the router when it is a node."""
-        return (*self.node_names, *((self.router.name,) if self.router.node else ()))
+        """Every machine a command can run on: the nodes, the router when it is a node, the hosts."""
+        return (*self.node_names, *((self.router.name,) if self.router.node else ()), *(h.name for h in self.hosts))
+
+    def machine(self, name: str) -> NodePlan:
+        """A cluster node or a host of the plan (a machine with an address and a cable of its own)."""
+        for machine in (*self.nodes, *self.hosts):
+            if machine.name == name:
+                return machine
+        raise HalabError(f"lab {self.name} has no machine {name!r}", fix=f"use one of: {', '.join(self.machine_names)}")
 
     def require_machine(self, name: str) -> str:
         """`name` if a command can run there (a node, or the router when it is a node)."""
@@ -155,6 +163,12 @@ class LabPlan:
         if len(self.nodes) != 2:
             raise HalabError(f"{what}: two-node labs only for now, and lab {self.name} has {len(self.nodes)} nodes",
                              fix=fix)
+
+    def require_no_hosts(self, what: str, fix: str = LOCAL_BACKEND_FIX) -> None:
+        """For the parts of halab that make or reach the cluster's nodes only."""
+        if self.hosts:
+            raise HalabError(f"{what}: labs without [[hosts]] only for now, and lab {self.name} has "
+                             f"{', '.join(h.name for h in self.hosts)}", fix=fix)
 
     def node(self, name: str) -> NodePlan:
         for node in self.nodes:
@@ -186,7 +200,7 @@ class LabPlan:
     def lab_addresses(self) -> frozenset[IPv4Address]:
         """Every address that belongs to this lab: the only ones halab may send traffic to."""
         return frozenset(
-            [self.vip, self.client.ip, self.router.address.ip, *(node.address.ip for node in self.nodes),
+            [self.vip, self.client.ip, self.router.address.ip, *(m.address.ip for m in (*self.nodes, *self.hosts)),
              *(node.bmc.ip for node in self.nodes if node.bmc),
              *(i.address.ip for node in self.nodes for i in node.interfaces)]
         )
@@ -204,8 +218,10 @@ def is_path(name_or_path: str | Path) -> bool:
 
 PLAN_KEYS = ("title", "stack", "tool", "document", "subnet", "vip", "client", "enable_at_install",
              "start_allowance_s", "router", "nodes", "expect", "limits", "bmc", "networks", "domain",
-             "dhcp", "user", "root_password")
+             "dhcp", "user", "root_password", "hosts")
 NODE_KEYS = ("name", "address", "interface", "mac", "page_marker", "bmc", "interfaces")
+HOST_KEYS = ("name", "address", "interface", "mac")
+MAX_HOSTS = 4
 EXPECT_KEYS = ("outcomes", "why")
 
 
@@ -290,12 +306,26 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
     if not MIN_NODES <= len(nodes) <= MAX_NODES:
         raise ValueError(f"nodes: a lab has {MIN_NODES} to {MAX_NODES} cluster nodes, this plan has {len(nodes)} "
                          "(one [[nodes]] table each)")
+    hosts = []
+    for index, raw in enumerate(_get(data, "hosts", "", list, [])):
+        where = f"hosts[{index}]"
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where} = {raw!r}: each host is a table ([[hosts]] with {', '.join(HOST_KEYS)})")
+        _known_keys(raw, where, HOST_KEYS, required=False)
+        name = _get(raw, "name", where)
+        hosts.append(NodePlan(name=_checked_name(name), address=on_subnet(_get(raw, "address", where), f"host {name}"),
+                              interface=_checked_interface(_get(raw, "interface", where)),
+                              mac=_checked_mac(_get(raw, "mac", where)), page_marker=""))
+    if len(hosts) > MAX_HOSTS:
+        raise ValueError(f"hosts: a lab has at most {MAX_HOSTS} hosts besides its nodes, this plan has {len(hosts)}")
     router = _router(_get(data, "router", "", dict), on_subnet)
     vip = on_subnet(_get(data, "vip", ""), "VIP").ip
     client = on_subnet(_get(data, "client", ""), "client")
     unique([*((f"nodes[{i}].name", f"nodes[{i}]", n.name) for i, n in enumerate(nodes)),
+            *((f"hosts[{i}].name", f"hosts[{i}]", h.name) for i, h in enumerate(hosts)),
             ("router.name", "router", router.name)], "", "every machine needs its own name")
     unique([*((f"nodes[{i}].address", n.name, str(n.address.ip)) for i, n in enumerate(nodes)),
+            *((f"hosts[{i}].address", h.name, str(h.address.ip)) for i, h in enumerate(hosts)),
             ("router.address", "the router", str(router.address.ip)), ("vip", "the VIP", str(vip)),
             ("client", "the client", str(client.ip)),
             *((f"nodes[{i}].bmc", f"{n.name}'s BMC", str(n.bmc.ip)) for i, n in enumerate(nodes) if n.bmc),
@@ -303,6 +333,7 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
               for i, n in enumerate(nodes) for j, f in enumerate(n.interfaces))],
            "", "every machine, the VIP and the client need their own address")
     unique([*((f"nodes[{i}].mac", n.name, n.mac) for i, n in enumerate(nodes)),
+            *((f"hosts[{i}].mac", h.name, h.mac) for i, h in enumerate(hosts)),
             *((f"nodes[{i}].interfaces[{j}].mac", f"{n.name}'s {f.name}", f.mac)
               for i, n in enumerate(nodes) for j, f in enumerate(n.interfaces))],
            "", "every node needs its own MAC (one MAC on two nodes: they cannot reach each other)")
@@ -362,6 +393,7 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
         domain=_domain(_get(data, "domain", "", str, "")),
         dhcp=_get(data, "dhcp", "", bool, False),
         user=_user(_get(data, "user", "", dict, None)),
+        hosts=tuple(hosts),
         root_password=_password(_get(data, "root_password", "", str, ""), "root_password", empty=True),
     )
 

@@ -134,6 +134,7 @@ def _rebuildable(variant: LabPlan) -> None:
     fencing lab: BMCs to fence through, the router's quorum device, a second ring) would be
     rebuilt without them, and its student graded for the rebuild's gaps: refused instead."""
     variant.require_two_nodes("rebuilding a submission")
+    variant.require_no_hosts("rebuilding a submission")
     needs = [what for what, needed in (
         ("virtual BMCs to fence through", variant.bmc is not None or any(n.bmc for n in variant.nodes)),
         ("a router that runs the quorum device", variant.router.node),

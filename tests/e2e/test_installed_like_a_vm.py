@@ -1,6 +1,7 @@
 """Nodes as Debian's installer leaves them when a sheet's VMs were installed that way: the
 Heartbeat lab (whose seed's VMs got their addresses from Windows' connection sharing) with DHCP
-on its subnet (plan `dhcp = true`), a first user in group sudo and a root password. Each node
+on its subnet (plan `dhcp = true`), a first user in group sudo, a root password, and a client
+machine of its own (plan `[[hosts]]`). Each node
 leases its plan address from the router, the document runs as written, the accounts are there
 and their passwords nowhere in what halab writes, root on one node reaches the other by SSH once
 a key is copied, and the DHCP server goes with the lab.
@@ -28,17 +29,19 @@ pytestmark = pytest.mark.e2e
 LAB = f"{os.environ.get('HALAB_E2E_PREFIX', 'e2e')}vm"
 INSTALLER = 'dhcp = true\nroot_password = "Racine-2024"\n'
 USER = '\n[user]\nname = "etudiant"\npassword = "Etud1ant-pw"\n'
+# A machine of the lab that is no cluster node: the seed's browser, as a VM of its own.
+CLIENT = '\n[[hosts]]\nname = "poste"\naddress = "192.168.137.50"\ninterface = "enp0s3"\nmac = "52:54:00:37:00:50"\n'
 
 
 def test_nodes_lease_their_addresses_have_the_installer_s_accounts_and_the_lab_runs(tmp_path: Path) -> None:
     folder = tmp_path / "heartbeat"
     shutil.copytree(load_plan("heartbeat").folder, folder)
-    (folder / "plan.toml").write_text(INSTALLER + (folder / "plan.toml").read_text() + USER)
+    (folder / "plan.toml").write_text(INSTALLER + (folder / "plan.toml").read_text() + USER + CLIENT)
     plan = load_plan(folder)
     assert plan.dhcp and plan.user and plan.root_password
     with lab_up(plan, LAB) as up:
         lab = up.backend
-        for node in plan.nodes:
+        for node in (*plan.nodes, *plan.hosts):
             assert "iface enp0s3 inet dhcp" in lab.run(node.name, ["cat", "/etc/network/interfaces"]).check().stdout
             shown = lab.run(node.name, ["ip", "-o", "-4", "addr", "show", "enp0s3"]).check().stdout
             assert f"{node.address} brd 192.168.137.255" in shown and "dynamic" in shown, shown
@@ -61,6 +64,12 @@ def test_nodes_lease_their_addresses_have_the_installer_s_accounts_and_the_lab_r
                                              "srv-slave:/root/authkeys.copy && ssh srv-slave cat /root/authkeys.copy"])
         assert copied.succeeded and "auth" in copied.stdout, copied
         assert stack_for("heartbeat").view(lab).healthy
+        # The host: booted beside the nodes, no cluster stack, a client of the VIP over the lab network.
+        page = lab.run("poste", ["curl", "-s", "--max-time", "5", plan.vip_url]).check().stdout
+        assert plan.node("srv").page_marker in page, page
+        assert lab.run("poste", ["systemctl", "is-enabled", "heartbeat"]).stdout.strip() == "disabled"
+        status = {m.name: m for m in lab.status()}
+        assert status["poste"].running and "host, no cluster role" in status["poste"].detail, status["poste"]
         router = next(m for m in lab.status() if m.name == plan.router.name)
         assert "DHCP server" in router.detail and "NOT RUNNING" not in router.detail, router
         server = dhcp.running_pid(state_root() / "labs" / LAB)

@@ -100,6 +100,41 @@ def test_the_installer_s_accounts(tmp_path: Path) -> None:
     assert load_plan("pcs").user is None and load_plan("pcs").root_password == ""
 
 
+CLIENT_HOST = '\n[[hosts]]\nname = "client"\naddress = "192.168.56.50"\ninterface = "enp0s3"\nmac = "52:54:00:56:00:50"\n'
+
+
+def test_a_host_is_a_machine_of_the_lab_with_no_cluster_role(tmp_path: Path) -> None:
+    from ipaddress import IPv4Address
+
+    from halab.backends.local.dhcp import arguments
+    from halab.backends.local.network import port_name
+    from halab.labdoc.parser import parse_lab_document
+
+    folder = write_lab(tmp_path, GOOD + CLIENT_HOST, b"```sh on=client\ncurl -s http://192.168.56.100/\n```\n")
+    plan = load_plan(folder)
+    assert plan.node_names == ("node1", "node2") and plan.machine_names == ("node1", "node2", "client")
+    assert plan.machine("client").address.ip == IPv4Address("192.168.56.50")
+    assert IPv4Address("192.168.56.50") in plan.lab_addresses()
+    assert parse_lab_document(plan).steps[0].nodes == ("client",)
+    assert "--dhcp-host=52:54:00:56:00:50,192.168.56.50,client" in arguments(plan, tmp_path)
+    assert port_name(plan, "client") == "port4" and port_name(plan, "node2") == "port1"  # after router and BMCs
+    with pytest.raises(HalabError, match="has no node 'client'"):
+        plan.node("client")  # not a cluster node: faults, checks and views never pick it
+    with pytest.raises(HalabError, match="labs without \\[\\[hosts\\]\\] only for now, and lab lab has client"):
+        plan.require_no_hosts("the Vagrant backend")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (('"client"', '"node2"'), r"hosts\[0\].name = 'node2' is already"),
+    (('"192.168.56.50"', '"192.168.56.20"'), r"hosts\[0\].address = '192.168.56.20' is already node2's"),
+    (('"52:54:00:56:00:50"', '"52:54:00:56:00:20"'), r"hosts\[0\].mac = '52:54:00:56:00:20' is already"),
+    (('mac = "52:54:00:56:00:50"', 'mac = "52:54:00:56:00:50"\npage_marker = "x"'), r"hosts\[0\] has no key 'page_marker'"),
+])
+def test_a_bad_host_is_refused_with_the_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    with pytest.raises(HalabError, match=message):
+        load_plan(write_lab(tmp_path, GOOD + CLIENT_HOST.replace(*change)))
+
+
 def test_invalid_toml_is_refused_with_its_line(tmp_path: Path) -> None:
     folder = write_lab(tmp_path, GOOD.replace('title = "', 'title = ', 1))
     with pytest.raises(HalabError, match=r"not valid TOML.*line 4"):

@@ -78,6 +78,10 @@ class LocalBackend:
             detail += "".join(f"; hit {what}" for what in self.limits_hit(node.name))
             addresses = ", ".join([str(node.address), *(str(i.address) for i in node.interfaces)])
             machines.append(MachineStatus(node.name, running, addresses, cut, detail))
+        for other in self.plan.hosts:
+            running = self.is_running(other.name)
+            detail = (self._boot_state(other.name) if running else "powered off") + "; host, no cluster role"
+            machines.append(MachineStatus(other.name, running, str(other.address), False, detail))
         router = self.plan.router
         if router.node:
             running = self.is_running(router.name)
@@ -159,7 +163,7 @@ class LocalBackend:
 
     def _container(self, node: str) -> Container:
         if not self._is_router(node):
-            self.plan.node(node)
+            self.plan.machine(node)
         return Container(self.lab, node, self.directory / "nodes" / node)
 
     def _start(self, container: Container, base: Path, interfaces: Sequence[str],
@@ -186,7 +190,7 @@ class LocalBackend:
             self._start(container, base, ["eth1"], namespace)
             self._wait_booted(container)
             return
-        plan = self.plan.node(node)
+        plan = self.plan.machine(node)
         pid = self._start(container, base, [plan.interface, *(i.name for i in plan.interfaces)])
         network.attach_machine_namespace(self.lab, node, pid)
         for interface in plan.interfaces:
@@ -223,13 +227,14 @@ class LocalBackend:
             marker.write_text("")
             idmap.shift_new_files(container.upper, container.root, container.uid_shift)
             return
-        known = [(str(router.address.ip), router.name)] if router.node else []
+        known = [*([(str(router.address.ip), router.name)] if router.node else []),
+                 *((str(h.address.ip), h.name) for h in self.plan.hosts if h.name != container.node)]
         (etc / "hosts").write_text(debian_hosts(container.node, known, self.plan.domain))
-        node = self.plan.node(container.node)
+        node = self.plan.machine(container.node)
         (etc / "network/interfaces").write_text(debian_interfaces(
             node.interface, str(node.address), str(router.address.ip),
             further=[(i.name, str(i.address)) for i in node.interfaces], dhcp=self.plan.dhcp))
-        if self.plan.enable_at_install:
+        if self.plan.enable_at_install and container.node in self.plan.node_names:  # hosts have no cluster stack
             host(["systemctl", f"--root={container.root}", "enable", *self.plan.enable_at_install])
         marker.write_text("")
         # Written by host root: given to the node's root, as if the node had written them.

@@ -32,8 +32,8 @@ def pid_file(directory: Path) -> Path:
 
 def arguments(plan: LabPlan, directory: Path) -> list[str]:
     """dnsmasq's command line: DHCP only (no DNS: port 0), on the router's cable, one fixed
-    lease per node of the plan."""
-    hosts = [f"--dhcp-host={node.mac},{node.address.ip},{node.name}" for node in plan.nodes]
+    lease per node and host of the plan."""
+    hosts = [f"--dhcp-host={m.mac},{m.address.ip},{m.name}" for m in (*plan.nodes, *plan.hosts)]
     return [
         "dnsmasq", "--port=0", "--interface=eth1", "--bind-interfaces", "--dhcp-authoritative",
         f"--dhcp-range={plan.subnet.network_address},static,{plan.subnet.netmask},{LEASE_S}",

@@ -34,7 +34,7 @@ def machine_namespace(lab: str, machine: str) -> str:
 
 def port_name(plan: LabPlan, machine: str, network: str = PRIMARY_NETWORK) -> str:
     """The bridge-side end of a machine's cable: cutting a link acts on it, outside the victim."""
-    index = [*plan.node_names, plan.router.name, BMC].index(machine)
+    index = [*plan.node_names, plan.router.name, BMC, *(h.name for h in plan.hosts)].index(machine)
     return f"port{index}" if network == PRIMARY_NETWORK else f"p{index}-{network}"
 
 

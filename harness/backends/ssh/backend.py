@@ -36,6 +36,7 @@ class SshBackend:
 
     def __init__(self, plan: LabPlan, lab: str, inventory: str) -> None:
         plan.require_two_nodes("the SSH backend")
+        plan.require_no_hosts("the SSH backend")
         self.lab = lab
         self.inventory: Inventory = load_inventory(Path(inventory))
         self.plan = self.inventory.apply(plan)

@@ -101,6 +101,7 @@ class VagrantBackend:
         if provider not in PROVIDERS:
             raise HalabError(f"no Vagrant provider called {provider!r}", fix=f"--option provider=one of {PROVIDERS}")
         plan.require_two_nodes("the Vagrant backend")
+        plan.require_no_hosts("the Vagrant backend")
         # Commands on an emulated VM take several times as long as in a container: every
         # caller's timeout (a lab document's step, a fault's command) is stretched by this, and
         # the lab's allowance for starting the VIP and Apache in a fault's downtime budget more.
