@@ -221,7 +221,7 @@ class LocalBackend:
         self._installer_accounts(container.root)
         if self._is_router(container.node):
             # The lab's gateway knows every machine by name; its interface is the host's to set.
-            known = [(str(n.address.ip), n.name) for n in self.plan.nodes]
+            known = [(str(n.address.ip), n.name) for n in (*self.plan.nodes, *self.plan.hosts)]
             (etc / "hosts").write_text(debian_hosts(container.node, known, self.plan.domain))
             (etc / "network/interfaces").write_text(ROUTER_INTERFACES)
             marker.write_text("")
