@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
+import stat
 import sys
 import time
 from dataclasses import asdict
@@ -415,11 +418,27 @@ def _exec(args: argparse.Namespace) -> int:
         raise HalabError(f"--timeout {args.timeout} is not a number of seconds between 0 and 86400", fix="e.g. --timeout 60")
     backend = labs.find_lab(args.name).open()
     backend.plan.require_machine(args.node)
-    piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()  # `halab exec node1 -- sh < script`
-    result = backend.run(args.node, argv, timeout=args.timeout, stdin=piped)
+    result = backend.run(args.node, argv, timeout=args.timeout, stdin=_given_stdin())
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return result.exit_status
+
+
+def _given_stdin(wait_s: float = 1.0) -> str | None:
+    """What `halab exec node1 -- sh < script` or `cmd | halab exec ...` gives: a file is read
+    whole; a pipe only if it has something to read within `wait_s`, so that a script, a CI job
+    or cron whose standard input is an idle pipe left open does not hang; a terminal gives nothing."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        readable, _, _ = select.select([sys.stdin], [], [], wait_s)
+        if not readable:
+            return None
+    return sys.stdin.read()
 
 
 def _shell(args: argparse.Namespace) -> int:

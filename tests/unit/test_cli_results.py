@@ -146,3 +146,23 @@ def test_grade_a_folder_json_has_one_entry_per_submission(
 def test_merge_needs_its_output_folder(recorded: Callable[..., list[str]], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grade", "merge", "out/1", "out/2"]) == 2
     assert "halab grade merge out/1 out/2 ... -o class" in capsys.readouterr().err
+
+
+def test_exec_reads_a_pipe_that_gives_something_and_never_waits_on_an_idle_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script or CI job whose standard input is an open, idle pipe must not hang `halab exec`."""
+    import os
+    import sys
+
+    from halab.cli import _given_stdin
+
+    idle_read, idle_write = os.pipe()
+    with os.fdopen(idle_read) as idle:
+        monkeypatch.setattr(sys, "stdin", idle)
+        assert _given_stdin(wait_s=0.1) is None
+    os.close(idle_write)
+    given_read, given_write = os.pipe()
+    os.write(given_write, b"echo hi\n")
+    os.close(given_write)
+    with os.fdopen(given_read) as given:
+        monkeypatch.setattr(sys, "stdin", given)
+        assert _given_stdin(wait_s=0.1) == "echo hi\n"
