@@ -34,3 +34,10 @@ def test_a_folder_of_the_current_directory_never_shadows_a_bundled_lab(tmp_path:
     (tmp_path / "pcs").mkdir()
     monkeypatch.chdir(tmp_path)
     assert load_plan("pcs").folder.parent.name == "labs"
+
+
+def test_no_two_test_modules_share_a_name() -> None:
+    """pytest imports test modules by basename (no __init__.py): two with one name stop the run
+    at collection, as a tests/unit and a tests/e2e test_three_nodes.py once did in CI."""
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
