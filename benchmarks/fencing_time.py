@@ -33,12 +33,13 @@ def fence_history(backend: Backend) -> tuple[FenceEvent, ...]:
     return tuple(events)
 
 
-def bmc_power_offs(lab: str, node: str) -> list[str]:
-    """The BMC's own record ("HH:MM:SS node: chassis power off"): the ground truth of a fence,
-    also when Pacemaker's history does not list it (seen after kill-corosync and power-off)."""
+def bmc_actions(lab: str, node: str) -> list[str]:
+    """The BMC's own record of its chassis commands ("03:01:57 node1: chassis power on" becomes
+    "on 03:01:57"). A node the fault already powered off gets "on" only: fence_ipmilan reads the
+    status first and does not power off a node that is off."""
     log = bmc.log_file(lab, node)
     lines = log.read_text().splitlines() if log.exists() else []
-    return [line.split()[0] for line in lines if line.endswith("chassis power off")]
+    return [f"{line.split()[-1]} {line.split()[0]}" for line in lines if ": chassis power " in line]
 
 
 def epoch(event: FenceEvent) -> float:
@@ -52,14 +53,15 @@ def measure(variant: str, name: str, faults: list[str]) -> list[str]:
         rows.append(f"{variant:8} bring-up to VIP {up.phases['up_to_vip_s']:6.1f} s")
         for fault in faults:
             wall = time.time()
-            offs_before = {node: len(bmc_power_offs(name, node)) for node in up.backend.plan.node_names}
+            done_before = {node: len(bmc_actions(name, node)) for node in up.backend.plan.node_names}
             (run,), _ = run_faults(up.backend, [fault])
-            offs = bmc_power_offs(name, run.victim)[offs_before.get(run.victim, 0):]
-            new = [e for e in fence_history(up.backend) if e.completed and e.target == run.victim and epoch(e) >= wall - 1]
+            done = bmc_actions(name, run.victim)[done_before.get(run.victim, 0):]
+            new = sorted((e for e in fence_history(up.backend) if e.completed and e.target == run.victim and epoch(e) >= wall - 1),
+                         key=epoch)
             fenced = (f"{new[0].target} fenced by {new[0].delegate} ({new[0].action}, {new[0].status}) "
                       f"{epoch(new[0]) - wall:5.1f} s after the fault" if new else "nobody fenced")
             downtime = f"{run.downtime_s:6.1f} s" if run.downtime_s is not None else "   n/a  "
-            by_bmc = f"; its BMC powered it off at {', '.join(offs)}" if offs else ""
+            by_bmc = f"; its BMC: power {', '.join(done)}" if done else ""
             rows.append(f"{variant:8} {fault:16} {run.outcome:16} downtime {downtime}  {fenced}{by_bmc}")
     return rows
 

@@ -1,5 +1,5 @@
 """What a grader and a benchmark need to know about fencing in a Pacemaker cluster: who fenced
-whom and when (`stonith_admin --history '*' --output-as=xml`), which device fences each node,
+whom and when (`stonith_admin --history '*' --verbose --output-as=xml`), which device fences each node,
 and how long a fence may be delayed (pcmk_delay_base/max, priority-fencing-delay).
 
 >>> [e.describe() for e in parse_stonith_history(xml)]
@@ -16,7 +16,9 @@ from halab.errors import HalabError
 from halab.stacks.cib import Cib, Primitive
 from halab.stacks.pacemaker import parse_duration
 
-HISTORY_COMMAND = ("stonith_admin", "--history", "*", "--output-as=xml")
+# --verbose: without it pacemaker 2.1.5 prints ONE event ("the last successful fencing", in fact the
+# oldest one it holds), so every fence after a lab's first was missing from the harness's view.
+HISTORY_COMMAND = ("stonith_admin", "--history", "*", "--verbose", "--output-as=xml")
 # A reboot through a BMC: power off, status polled until off, power on, status until on (~2-4 s
 # measured with halab's virtual BMCs), with room to spare.
 FENCE_ACTION_S = 5.0

@@ -59,3 +59,17 @@ def test_a_fence_device_aimed_at_the_wrong_bmc_is_named(address: str, message: s
     with pytest.raises(CheckFailed, match=message) as failed:
         _address_belongs_to(device, address, "node1", load_plan("fencing"), admin_for("pcs"))
     assert failed.value.fix == "pcs stonith update fence_node1 ip=192.168.56.11"
+
+
+def test_the_history_lists_every_fence_not_only_the_first() -> None:
+    """Recorded on the fencing lab after power-off, cut-link and power-off again: without
+    --verbose, stonith_admin showed only the oldest of the three fences."""
+    from halab.stacks.fencing import HISTORY_COMMAND
+
+    assert "--verbose" in HISTORY_COMMAND
+    events = parse_stonith_history((RECORDED / "stonith-history-verbose-three-fences.xml").read_text())
+    assert [e.describe() for e in events] == ["reboot of node1 by node2: success at 03:00:20",
+                                               "reboot of node2 by node1: success at 03:01:08",
+                                               "reboot of node1 by node2: success at 03:01:59"]
+    (only,) = parse_stonith_history((RECORDED / "stonith-history-not-verbose-three-fences.xml").read_text())
+    assert only == events[0]
