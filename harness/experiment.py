@@ -29,6 +29,7 @@ READY_S = 30.0
 WHOLE_AGAIN_S = 60.0
 RECOVERY_S = 90.0
 NOT_TESTED = "not-tested"
+FENCE_BLOCKED = "fence-blocked"  # nobody served until the fault was healed, then another node did
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,9 @@ def measure_fault(
     served_before = serving_node(samples, injected - SETTLE_S, injected)
     served_during = serving_node(samples, healed - SETTLE_S, healed)
     reached_other = first_answer_from_another(samples, victim, injected)
-    outcome = _outcome(outage is not None, holders, served_during, victim)
+    served_after = None if recovery_note else serving_node(samples, end - SETTLE_S, end)
+    outcome = _outcome(outage is not None, holders, served_during, victim,
+                       served_after=served_after if fault.blocks_recovery else None)
     expectation = plan.expectation(fault.name)
     expected = expectation.outcomes if expectation else ()
     verdict, explanation = _judge(
@@ -181,7 +184,7 @@ def measure_fault(
         recovered_at=recovered, budget_s=budget, budget_evidence=timing.evidence,
         downtime_s=outage.duration_s if outage else None,
         served_before=served_before, served_during=served_during,
-        served_after=None if recovery_note else serving_node(samples, end - SETTLE_S, end),
+        served_after=served_after,
         time_to_other_s=(reached_other - injected) if reached_other else None,
         vip_holders=holders,
         interleaved_answers=len(interleavings([x for x in samples if x.start >= injected])),
@@ -235,13 +238,16 @@ def reaction_seen(samples: list[ProbeSample], injected: float, now: float, quiet
     return tail[-1].node != victim or now - injected >= in_place_after_s
 
 
-def _outcome(outage: bool, holders: tuple[str, ...], served_during: str | None, victim: str) -> str:
+def _outcome(outage: bool, holders: tuple[str, ...], served_during: str | None, victim: str,
+             served_after: str | None = None) -> str:
+    """`served_after` is given only for a fault that blocks recovery until its heal: another
+    node serving once it is healed is the blocked fence, then the failover, that it expects."""
     if len(holders) > 1:
         return "split-brain"
     if not outage:
         return "no-outage"
     if served_during is None:
-        return "no-recovery"
+        return FENCE_BLOCKED if served_after not in (None, victim) else "no-recovery"
     return "restart-in-place" if served_during == victim else "failover"
 
 
