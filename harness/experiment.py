@@ -55,6 +55,7 @@ class FaultRun:
     verdict: str  # pass or fail
     explanation: str
     recovery_note: str = ""  # "" once the cluster was whole and served again after the heal; else what was missing
+    fences: tuple[str, ...] = ()  # who fenced whom after the fault, from the cluster's fence history, in words
 
     @property
     def left_cluster_broken(self) -> bool:
@@ -144,7 +145,7 @@ def measure_fault(
     observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
     description = fault.describe(stack, victim)
     announce(f"lab {backend.lab}: fault {fault.name}: {description}")  # which lab and node, even with -q
-    injected = time.monotonic()
+    injected, injected_wall = time.monotonic(), time.time()
     with applied(fault, backend, stack, victim, journal):
         _wait_for_recovery(prober, injected, observe_s, quiet_s=(budget or 0) + SETTLE_S, victim=victim,
                            in_place_after_s=(budget or 0) if fault.detection == MEMBERSHIP else 0.0)
@@ -162,6 +163,7 @@ def measure_fault(
         recovery_note = (f"{recovered - healed:.0f} s after the fault was healed the cluster was still not whole "
                          f"and serving: {error.evidence.removeprefix('last seen: ')}")
         say(f"fault {fault.name}: the cluster did not recover ({recovery_note})")
+    fences = stack.fences_since(backend, injected_wall)
     samples = prober.samples()
     end = time.monotonic()
     outage = downtime_after(samples, injected, until=healed)
@@ -190,6 +192,7 @@ def measure_fault(
         interleaved_answers=len(interleavings([x for x in samples if x.start >= injected])),
         second_outage_s=after_heal.duration_s if after_heal and after_heal.start >= healed else None,
         outcome=outcome, expected=expected, verdict=verdict, explanation=explanation, recovery_note=recovery_note,
+        fences=fences,
     )
 
 

@@ -98,6 +98,7 @@ def _words(run: dict[str, Any], dual: tuple[Interleaving, ...], samples: list[Pr
         words = f"no recovery: nobody served the VIP again during the {held:.1f} s the fault was held"
     else:
         words = str(outcome)
+    words += "".join(f"; {fence}" for fence in run.get("fences", ()))
     if run.get("recovery_note"):
         words += "; the cluster did not recover after the heal"
     elif run.get("second_outage_s"):
