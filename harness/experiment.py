@@ -29,6 +29,7 @@ READY_S = 30.0
 WHOLE_AGAIN_S = 60.0
 RECOVERY_S = 90.0
 NOT_TESTED = "not-tested"
+FENCE_BLOCKED = "fence-blocked"  # nobody served until the fault was healed, then another node did
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class FaultRun:
     verdict: str  # pass or fail
     explanation: str
     recovery_note: str = ""  # "" once the cluster was whole and served again after the heal; else what was missing
+    fences: tuple[str, ...] = ()  # who fenced whom after the fault, from the cluster's fence history, in words
 
     @property
     def left_cluster_broken(self) -> bool:
@@ -143,7 +145,7 @@ def measure_fault(
     observe_s = (budget or plan.start_allowance_s * 2) * 2 + 10
     description = fault.describe(stack, victim)
     announce(f"lab {backend.lab}: fault {fault.name}: {description}")  # which lab and node, even with -q
-    injected = time.monotonic()
+    injected, injected_wall = time.monotonic(), time.time()
     with applied(fault, backend, stack, victim, journal):
         _wait_for_recovery(prober, injected, observe_s, quiet_s=(budget or 0) + SETTLE_S, victim=victim,
                            in_place_after_s=(budget or 0) if fault.detection == MEMBERSHIP else 0.0)
@@ -161,6 +163,7 @@ def measure_fault(
         recovery_note = (f"{recovered - healed:.0f} s after the fault was healed the cluster was still not whole "
                          f"and serving: {error.evidence.removeprefix('last seen: ')}")
         say(f"fault {fault.name}: the cluster did not recover ({recovery_note})")
+    fences = stack.fences_since(backend, injected_wall)
     samples = prober.samples()
     end = time.monotonic()
     outage = downtime_after(samples, injected, until=healed)
@@ -168,7 +171,9 @@ def measure_fault(
     served_before = serving_node(samples, injected - SETTLE_S, injected)
     served_during = serving_node(samples, healed - SETTLE_S, healed)
     reached_other = first_answer_from_another(samples, victim, injected)
-    outcome = _outcome(outage is not None, holders, served_during, victim)
+    served_after = None if recovery_note else serving_node(samples, end - SETTLE_S, end)
+    outcome = _outcome(outage is not None, holders, served_during, victim,
+                       served_after=served_after if fault.blocks_recovery else None)
     expectation = plan.expectation(fault.name)
     expected = expectation.outcomes if expectation else ()
     verdict, explanation = _judge(
@@ -181,12 +186,13 @@ def measure_fault(
         recovered_at=recovered, budget_s=budget, budget_evidence=timing.evidence,
         downtime_s=outage.duration_s if outage else None,
         served_before=served_before, served_during=served_during,
-        served_after=None if recovery_note else serving_node(samples, end - SETTLE_S, end),
+        served_after=served_after,
         time_to_other_s=(reached_other - injected) if reached_other else None,
         vip_holders=holders,
         interleaved_answers=len(interleavings([x for x in samples if x.start >= injected])),
         second_outage_s=after_heal.duration_s if after_heal and after_heal.start >= healed else None,
         outcome=outcome, expected=expected, verdict=verdict, explanation=explanation, recovery_note=recovery_note,
+        fences=fences,
     )
 
 
@@ -235,13 +241,16 @@ def reaction_seen(samples: list[ProbeSample], injected: float, now: float, quiet
     return tail[-1].node != victim or now - injected >= in_place_after_s
 
 
-def _outcome(outage: bool, holders: tuple[str, ...], served_during: str | None, victim: str) -> str:
+def _outcome(outage: bool, holders: tuple[str, ...], served_during: str | None, victim: str,
+             served_after: str | None = None) -> str:
+    """`served_after` is given only for a fault that blocks recovery until its heal: another
+    node serving once it is healed is the blocked fence, then the failover, that it expects."""
     if len(holders) > 1:
         return "split-brain"
     if not outage:
         return "no-outage"
     if served_during is None:
-        return "no-recovery"
+        return FENCE_BLOCKED if served_after not in (None, victim) else "no-recovery"
     return "restart-in-place" if served_during == victim else "failover"
 
 

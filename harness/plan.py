@@ -19,7 +19,7 @@ from halab.paths import labs_dir
 
 # What a client saw after a fault: served by the other node, by the same node after a restart,
 # never interrupted, by both nodes at once, or not served again until the fault was healed.
-OUTCOMES = ("failover", "restart-in-place", "no-outage", "split-brain", "no-recovery")
+OUTCOMES = ("failover", "restart-in-place", "no-outage", "split-brain", "no-recovery", "fence-blocked")
 TOOLS = {"pacemaker": ("pcs", "crmsh"), "heartbeat": ("heartbeat",)}
 _MAC = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -372,6 +372,10 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
     for index, unit in enumerate(enable):
         if not isinstance(unit, str) or not re.fullmatch(r"[A-Za-z0-9@._-]+", unit):
             raise ValueError(f"enable_at_install[{index}] = {unit!r}: must be a unit name, e.g. \"apache2\"")
+    bmc = _bmc(_get(data, "bmc", "", dict, None), tuple(nodes))
+    if bmc is None and "bmc-unreachable-cut" in dict(expectations):
+        raise ValueError("expect.bmc-unreachable-cut: the fault silences the victim's virtual BMC, and this plan has "
+                         "none: add a [bmc] table and each node's bmc address, or drop the expectation")
     return LabPlan(
         name=path.parent.name,
         title=_get(data, "title", ""),
@@ -388,7 +392,7 @@ def _parse(data: dict[str, Any], path: Path) -> LabPlan:
         expectations=tuple(expectations),
         limits=_limits(_get(data, "limits", "", dict, {})),
         tool=tool,
-        bmc=_bmc(_get(data, "bmc", "", dict, None), tuple(nodes)),
+        bmc=bmc,
         networks=networks,
         domain=_domain(_get(data, "domain", "", str, "")),
         dhcp=_get(data, "dhcp", "", bool, False),

@@ -60,9 +60,27 @@ def start(backend: Backend) -> None:
     say(f"lab {lab}: virtual BMCs listening (IPMI over LAN, UDP 623): {addresses}")
 
 
+def silence(lab: str, node: str) -> None:
+    """Make one node's BMC stop answering (SIGSTOP: its socket stays, requests go unanswered and
+    fence_ipmilan times out, as with a BMC whose cable is out). `resume` undoes it."""
+    _signal(lab, node, signal.SIGSTOP)
+
+
+def resume(lab: str, node: str) -> None:
+    """Let a silenced BMC answer again (harmless on one that answers, or does not run)."""
+    _signal(lab, node, signal.SIGCONT)
+
+
+def _signal(lab: str, node: str, sig: signal.Signals) -> None:
+    pid = running_pid(lab, node)
+    if pid is not None:
+        os.kill(pid, sig)
+
+
 def stop(backend: Backend) -> None:
     """Stop the BMCs (SIGTERM, then SIGKILL); a node they powered off stays in the journal."""
     for node in backend.plan.node_names:
+        resume(backend.lab, node)  # a silenced BMC acts on its SIGTERM only once it runs again
         for sig in (signal.SIGTERM, signal.SIGKILL):
             pid = running_pid(backend.lab, node)
             if pid is None:

@@ -16,6 +16,9 @@ class Fault(ABC):
     name: ClassVar[str]
     detection: ClassVar[str]
     needs_power_cycle: ClassVar[bool] = False  # only on backends that can power a node back on
+    # Why nothing may recover before the heal (a fence that cannot succeed): such a fault has no
+    # budget, and its outage ends with the heal.
+    blocks_recovery: ClassVar[str] = ""
 
     @abstractmethod
     def describe(self, stack: Stack, node: str) -> str:
@@ -29,7 +32,10 @@ class Fault(ABC):
         """Undo the fault; safe to call when it was only partly applied, or already healed."""
 
     def downtime_budget(self, timing: Timing, start_allowance_s: float) -> float | None:
-        """The longest outage the running configuration allows; None when nothing detects it."""
+        """The longest outage the running configuration allows; None when nothing detects it,
+        or when nothing may recover before the heal."""
+        if self.blocks_recovery:
+            return None
         if self.detection == GRACEFUL:
             return start_allowance_s
         if self.detection == MEMBERSHIP:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from halab import bmc
 from halab.backends import Backend
 from halab.errors import HalabError
 from halab.plan import LabPlan
 from halab.faults.base import GRACEFUL, MEMBERSHIP, MONITOR, Fault
 from halab.stacks import Stack
+from halab.wait import WaitTimeout, wait_until
 
 
 class StopStack(Fault):
@@ -93,6 +95,43 @@ class CutOneLink(CutLink):
         return plan.networks[0].name
 
 
+class BmcUnreachableCut(CutLink):
+    """The victim's BMC stops answering, then its links are cut: its peer must fence it before
+    starting anything, and cannot, so nobody serves until the BMC answers again. The heal gives
+    the BMC back first and waits (bounded) for the fence and the failover, then the cables."""
+
+    name = "bmc-unreachable-cut"
+    blocks_recovery = ("the other node may not start the service before it has fenced the victim, and the victim's "
+                       "BMC does not answer: the outage lasts until the BMC is back")
+    FAILOVER_WAIT_S = 90.0  # a fence retried every few seconds, a reboot, the group started: well within
+
+    def describe(self, stack: Stack, node: str) -> str:
+        return (f"make {node}'s BMC stop answering, then cut {node}'s network links at the switch (its peer "
+                "cannot fence it)")
+
+    @staticmethod
+    def check_bmcs(plan: LabPlan) -> None:
+        if plan.bmc is None:
+            raise HalabError(f"bmc-unreachable-cut needs virtual BMCs, and lab {plan.name}'s plan has none",
+                             fix="give the plan a [bmc] and each node a bmc address (see labs/fencing), or leave "
+                                 "bmc-unreachable-cut out (--faults)")
+
+    def inject(self, backend: Backend, stack: Stack, node: str) -> None:
+        self.check_bmcs(backend.plan)
+        bmc.silence(backend.lab, node)
+        super().inject(backend, stack, node)
+
+    def heal(self, backend: Backend, stack: Stack, node: str) -> None:
+        bmc.resume(backend.lab, node)
+        try:
+            wait_until(lambda: stack.view(backend), lambda view: view.active is not None,
+                       what=f"the service to start again once {node} is fenced",
+                       timeout_s=self.FAILOVER_WAIT_S * backend.time_scale, interval_s=1.0)
+        except WaitTimeout:
+            pass  # the heal goes on: the cables must come back whatever the cluster did
+        super().heal(backend, stack, node)
+
+
 class KillService(Fault):
     name = "kill-apache"
     detection = MONITOR
@@ -163,7 +202,7 @@ class FencedOff(PowerOff):
 
 FAULTS: dict[str, Fault] = {
     f.name: f for f in (KillService(), StopService(), StopStack(), KillMembership(), CutLink(), CutOneLink(),
-                        StopQnetd(), PowerOff())
+                        StopQnetd(), BmcUnreachableCut(), PowerOff())
 }
 FENCED_OFF = FencedOff()
 

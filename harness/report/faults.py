@@ -30,7 +30,7 @@ DETECTION = {  # halab.faults.base detection kinds, in words
 class FaultStory:
     fault: str
     description: str
-    outcome: str  # failover, restart-in-place, no-outage, split-brain, no-recovery or not-tested
+    outcome: str  # failover, restart-in-place, no-outage, split-brain, no-recovery, fence-blocked or not-tested
     words: str
     verdict: str  # pass or fail
     downtime: str  # "7.512 s", or "none"
@@ -88,10 +88,17 @@ def _words(run: dict[str, Any], dual: tuple[Interleaving, ...], samples: list[Pr
         words = f"restarted in place on {victim}" + (f" after {downtime:.1f} s" if downtime is not None else "")
     elif outcome == "no-outage":
         words = f"no outage: {run.get('served_during') or victim} kept serving"
+    elif outcome == "fence-blocked":
+        other = run.get("served_after") or "the other node"
+        words = (f"fence blocked: nobody served during the {held:.1f} s {victim}'s BMC did not answer; once it did, "
+                 f"{other} fenced {victim} and took over")
+        if run.get("time_to_other_s") is not None:
+            words += f" {run['time_to_other_s'] - held:.1f} s later"
     elif outcome == "no-recovery":
         words = f"no recovery: nobody served the VIP again during the {held:.1f} s the fault was held"
     else:
         words = str(outcome)
+    words += "".join(f"; {fence}" for fence in run.get("fences", ()))
     if run.get("recovery_note"):
         words += "; the cluster did not recover after the heal"
     elif run.get("second_outage_s"):
@@ -100,12 +107,15 @@ def _words(run: dict[str, Any], dual: tuple[Interleaving, ...], samples: list[Pr
 
 
 def _budget_source(run: dict[str, Any]) -> str:
-    if run.get("budget_s") is None:
-        return "no budget: nothing in the configuration notices this fault (no monitor), so no downtime is expected to end"
     try:
-        kind = DETECTION.get(fault_named(run.get("fault", "")).detection, "")
+        fault = fault_named(run.get("fault", ""))
     except HalabError:  # a fault this version does not know: say what is known
-        kind = ""
+        fault = None
+    if run.get("budget_s") is None:
+        if fault and fault.blocks_recovery:
+            return f"no budget: {fault.blocks_recovery}"
+        return "no budget: nothing in the configuration notices this fault (no monitor), so no downtime is expected to end"
+    kind = DETECTION.get(fault.detection, "") if fault else ""
     rule = f"{kind} plus the lab's allowance to start the service" if kind else "the lab's rule for this fault"
     evidence = run.get("budget_evidence") or "no evidence recorded"
     return f"{rule}; read from the student's running configuration: {evidence}"

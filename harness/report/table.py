@@ -27,6 +27,7 @@ def fault_table(runs: Sequence[FaultRun]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     notes = [f"- {run.fault}: {run.explanation}" for run in runs]
+    notes += [f"- {run.fault}: {fence}" for run in runs for fence in run.fences]
     notes += [
         f"- {run.fault}: healing caused a second outage of {run.second_outage_s * 1000:.0f} ms"
         for run in runs if run.second_outage_s

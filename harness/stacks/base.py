@@ -64,3 +64,7 @@ class Stack(Protocol):
     def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
         """The commands that put back what changed since `before`, and only that."""
         ...
+
+    def fences_since(self, backend: Backend, fault_at: float) -> tuple[str, ...]:
+        """Who fenced whom since `fault_at` (wall clock), in words; () when the stack cannot fence."""
+        ...

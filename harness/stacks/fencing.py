@@ -1,5 +1,5 @@
 """What a grader and a benchmark need to know about fencing in a Pacemaker cluster: who fenced
-whom and when (`stonith_admin --history '*' --output-as=xml`), which device fences each node,
+whom and when (`stonith_admin --history '*' --verbose --output-as=xml`), which device fences each node,
 and how long a fence may be delayed (pcmk_delay_base/max, priority-fencing-delay).
 
 >>> [e.describe() for e in parse_stonith_history(xml)]
@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
+from halab.backends import Backend
 from halab.errors import HalabError
 from halab.stacks.cib import Cib, Primitive
 from halab.stacks.pacemaker import parse_duration
 
-HISTORY_COMMAND = ("stonith_admin", "--history", "*", "--output-as=xml")
+# --verbose: without it pacemaker 2.1.5 prints ONE event ("the last successful fencing", in fact the
+# oldest one it holds), so every fence after a lab's first was missing from the harness's view.
+HISTORY_COMMAND = ("stonith_admin", "--history", "*", "--verbose", "--output-as=xml")
 # A reboot through a BMC: power off, status polled until off, power on, status until on (~2-4 s
-# measured with halab's virtual BMCs), with room to spare.
-FENCE_ACTION_S = 5.0
+# measured with halab's virtual BMCs on an idle machine; a cut-link with pcmk_delay_max=5s once took
+# 0.5 s more than 5 s allowed here under the e2e suite's load), with room to spare.
+FENCE_ACTION_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,39 @@ class FenceEvent:
     def succeeded(self) -> bool:
         return self.status == "success"
 
+    @property
+    def epoch(self) -> float | None:
+        """When it completed, in seconds since the epoch (the nodes share the host's clock)."""
+        return self.completed.replace(tzinfo=timezone.utc).timestamp() if self.completed else None
+
     def describe(self) -> str:
         when = f" at {self.completed:%H:%M:%S}" if self.completed else ""
         return f"{self.action} of {self.target} by {self.delegate or self.origin or 'nobody'}: {self.status}{when}"
+
+    def told_after(self, fault_at: float) -> str:
+        """In a fault's words: 'node1 fenced (reboot) by node2 12 s after the fault'."""
+        who = self.delegate or self.origin or "nobody"
+        after = f" {self.epoch - fault_at:.0f} s after the fault" if self.epoch is not None else ""
+        if self.succeeded:
+            return f"{self.target} fenced ({self.action}) by {who}{after}"
+        return f"{self.target}: {self.action} by {who} {self.status}{after}"
+
+
+def fence_history(backend: Backend) -> tuple[FenceEvent, ...]:
+    """Every running node's history, merged, oldest first: a fenced node learns it again only
+    some time after it rejoins, and a node that was down holds none of its own."""
+    events: set[FenceEvent] = set()
+    for node in backend.plan.node_names:
+        if backend.is_running(node):
+            result = backend.run(node, list(HISTORY_COMMAND), timeout=30)
+            if result.succeeded:
+                events.update(parse_stonith_history(result.stdout))
+    return tuple(sorted(events, key=lambda e: e.epoch or float("inf")))
+
+
+def fences_since(backend: Backend, fault_at: float) -> tuple[FenceEvent, ...]:
+    """The fences completed since a fault (wall clock; the history counts whole seconds)."""
+    return tuple(e for e in fence_history(backend) if e.epoch is not None and e.epoch >= fault_at - 1)
 
 
 def parse_stonith_history(xml_text: str) -> tuple[FenceEvent, ...]:

@@ -151,6 +151,9 @@ class HeartbeatStack:
     def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
         return heartbeat_restore(before, now)
 
+    def fences_since(self, backend: Backend, fault_at: float) -> tuple[str, ...]:
+        return ()  # haresources clusters here have no STONITH device
+
     def configuration(self, backend: Backend, node: str) -> tuple[HaCf, str | None]:
         """ha.cf, and the node haresources gives the VIP's group to (None: no line holds it)."""
         conf = parse_ha_cf(backend.run(node, ["cat", HA_CF], timeout=10).check().stdout, source=f"{node}:{HA_CF}")

@@ -94,6 +94,11 @@ class PacemakerStack:
     def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
         return pacemaker_restore(before, now)
 
+    def fences_since(self, backend: Backend, fault_at: float) -> tuple[str, ...]:
+        from halab.stacks.fencing import fences_since  # fencing builds on this module's parsers
+
+        return tuple(e.told_after(fault_at) for e in fences_since(backend, fault_at))
+
     def ask(self, backend: Backend, argv: list[str]) -> CommandResult:
         """Run a cluster-wide command (crm_mon, cibadmin, crm_simulate) on the first node that answers."""
         return self._ask_any(backend, argv)

@@ -2,7 +2,9 @@
 BMCs and two corosync links, one on the lab subnet and one on the cluster network; cutting the
 cluster cable alone is no outage and fences nobody; a cut link gets the active node fenced
 (powered off and on by its BMC: a new boot id), and a harness killed mid-fence, with the BMC
-killed too, leaves nothing powered off after `halab heal`. The router is a confined node running
+killed too, leaves nothing powered off after `halab heal`. A power-off is fenced too, and the
+fault table says who fenced whom. With the victim's BMC silenced before the cut, nobody serves
+until the BMC answers again (fence-blocked); `halab heal` after a SIGKILL gives the BMC back. The router is a confined node running
 corosync-qnetd: each node counts the quorum device's vote, and stopping qnetd is no outage, both
 nodes keeping quorum with two votes of three."""
 
@@ -13,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from ipaddress import IPv4Address
 from typing import Callable, Iterator
 
@@ -164,6 +167,80 @@ def test_a_cut_link_gets_the_active_node_fenced_by_its_bmc(fencing_lab: Backend)
     assert boot_id(fencing_lab, victim) != booted, "the BMC did not power the victim off and on"
 
 
+def survivor_of(backend: Backend, victim: str) -> str:
+    return next(n for n in backend.plan.node_names if n != victim)
+
+
+def test_a_powered_off_node_is_fenced_and_the_table_says_who_fenced_it(fencing_lab: Backend) -> None:
+    """Not only the lab's first fence: the history is read with --verbose (without it, pacemaker
+    2.1.5 lists only the oldest fence, and every later one was missing)."""
+    assert wait_healthy(fencing_lab, stack_for("pacemaker")).healthy
+    victim = active_node(fencing_lab)
+    survivor = survivor_of(fencing_lab, victim)
+    (run,), _ = run_faults(fencing_lab, ["power-off"])
+    assert (run.victim, run.outcome, run.served_during, run.verdict) == (victim, "failover", survivor, "pass"), run
+    assert any(f.startswith(f"{victim} fenced (reboot) by {survivor} ") for f in run.fences), run.fences
+    assert len(parse_stonith_history(fencing_lab.run(survivor, list(HISTORY_COMMAND)).check().stdout)) >= 2
+
+
+def test_a_lost_corosync_is_fenced_or_rejoins_unfenced_and_the_table_says_which(fencing_lab: Backend) -> None:
+    assert wait_healthy(fencing_lab, stack_for("pacemaker")).healthy
+    victim = active_node(fencing_lab)
+    booted = boot_id(fencing_lab, victim)
+    (run,), _ = run_faults(fencing_lab, ["kill-membership"])
+    assert run.verdict == "pass", run.explanation
+    if run.outcome == "failover":
+        assert any(f.startswith(f"{victim} fenced ") for f in run.fences), run.fences
+        assert boot_id(fencing_lab, victim) != booted
+    else:  # qdevice's unit restarted corosync before the peer declared it lost
+        assert run.outcome == "no-outage" and run.fences == () and boot_id(fencing_lab, victim) == booted, run
+
+
+def test_an_unreachable_bmc_blocks_the_failover_until_it_answers(fencing_lab: Backend) -> None:
+    assert wait_healthy(fencing_lab, stack_for("pacemaker")).healthy
+    victim = active_node(fencing_lab)
+    survivor = survivor_of(fencing_lab, victim)
+    booted = boot_id(fencing_lab, victim)
+    wall_minus_monotonic = time.time() - time.monotonic()
+    (run,), _ = run_faults(fencing_lab, ["bmc-unreachable-cut"])
+    assert (run.victim, run.outcome, run.verdict) == (victim, "fence-blocked", "pass"), run.explanation
+    assert (run.served_during, run.served_after, run.budget_s) == (None, survivor, None), run
+    events = [e for e in parse_stonith_history(fencing_lab.run(survivor, list(HISTORY_COMMAND)).check().stdout)
+              if e.target == victim and e.succeeded and e.epoch is not None]
+    assert events and events[-1].epoch >= run.healed_at + wall_minus_monotonic - 1, "fenced before the BMC was back"
+    assert any(f.startswith(f"{victim} fenced (reboot) by {survivor} ") for f in run.fences), run.fences
+    assert boot_id(fencing_lab, victim) != booted, "the BMC did not power the victim off and on"
+    assert bmc.all_running(fencing_lab) and not silenced(LAB, victim)
+
+
+def silenced(lab: str, node: str) -> bool:
+    """The BMC process is stopped (SIGSTOP): state T in /proc/PID/stat."""
+    pid = bmc.running_pid(lab, node)
+    return pid is not None and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def test_halab_heal_after_a_sigkill_gives_the_silenced_bmc_back(fencing_lab: Backend) -> None:
+    assert wait_healthy(fencing_lab, stack_for("pacemaker")).healthy
+    victim = active_node(fencing_lab)
+    journal = journal_for(LAB)
+    harness = subprocess.Popen([*HALAB, "fault", "bmc-unreachable-cut", "--name", LAB], start_new_session=True)
+    try:
+        wait_until(lambda: network.is_cut(fencing_lab.plan, LAB, victim) and silenced(LAB, victim), bool,
+                   what=f"{victim}'s BMC silenced and its links cut", timeout_s=120, interval_s=0.2)
+    finally:
+        os.killpg(harness.pid, signal.SIGKILL)
+        harness.wait(timeout=10)
+    assert [e.fault for e in journal.entries()] == ["bmc-unreachable-cut"]
+    healed = subprocess.run([*HALAB, "heal", "--name", LAB], capture_output=True, text=True, timeout=300)
+    assert healed.returncode == 0, healed.stderr
+    assert "healed bmc-unreachable-cut" in healed.stdout, healed.stdout
+    assert not silenced(LAB, victim) and not network.is_cut(fencing_lab.plan, LAB, victim)
+    assert journal.entries() == [] and bmc.all_running(fencing_lab)
+    assert wait_healthy(fencing_lab, stack_for("pacemaker")).healthy
+
+
+# Last: the fence it interrupts is left failed in the history, and Pacemaker may act on it for
+# a while after the heal; no later test should start in that.
 def test_nothing_stays_powered_off_after_halab_and_the_bmc_die_mid_fence(fencing_lab: Backend) -> None:
     assert wait_healthy(fencing_lab, stack_for("pacemaker")).healthy
     journal = journal_for(LAB)

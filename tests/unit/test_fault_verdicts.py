@@ -1,12 +1,19 @@
 """How a fault run is judged and shown: outcome, verdict against the plan, and the table."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from halab.errors import HalabError
 from halab.experiment import SETTLE_S, FaultRun, _judge, _outcome, reaction_seen, recent_answers
 from halab.probe import ProbeSample
+from halab.faults import fault_named
+from halab.faults.catalog import BmcUnreachableCut
+from halab.plan import load_plan
 from halab.report import fault_table
+from halab.report.faults import fault_story
+from halab.stacks import Timing
 
 
 @pytest.mark.parametrize(
@@ -101,3 +108,44 @@ def test_the_table_shows_each_fault_in_plain_words() -> None:
     assert "- cut-link: healing caused a second outage of 2440 ms" in table
     assert "- cut-link: clients got answers from both nodes in turn 1 time(s)" in table
     assert "- power-off: no-outage, expected failover" in table
+
+
+def test_a_fence_blocked_until_the_bmc_is_back_is_its_own_outcome() -> None:
+    """bmc-unreachable-cut: nobody may serve while the victim cannot be fenced; once the heal gives
+    the BMC back, the peer fences it and serves. The victim serving after the heal is not that."""
+    blocked = dict(outage=True, holders=(), served_during=None, victim="node1")
+    assert _outcome(**blocked, served_after="node2") == "fence-blocked"
+    assert _outcome(**blocked, served_after="node1") == "no-recovery"
+    assert _outcome(**blocked, served_after=None) == "no-recovery"
+    assert _outcome(**blocked) == "no-recovery"  # another fault: nobody served during the hold is no recovery
+    assert _outcome(True, ("node2",), "node2", "node1", served_after="node2") == "failover"  # the fence was not blocked
+    fault = fault_named("bmc-unreachable-cut")
+    assert fault.downtime_budget(Timing(6.6, 30.0, "", fencing_s=10.0), 5.0) is None  # the outage lasts until the heal
+    assert _judge("fence-blocked", ("fence-blocked",), 61.3, None, "")[0] == "pass"
+    verdict, why = _judge("failover", ("fence-blocked",), 14.0, None, "Its BMC does not answer.")
+    assert verdict == "fail" and "expected fence-blocked" in why
+
+
+def test_a_blocked_fence_is_told_in_words_with_why_it_has_no_budget() -> None:
+    run = {"fault": "bmc-unreachable-cut", "victim": "node1", "outcome": "fence-blocked", "injected_at": 100.0,
+           "healed_at": 153.0, "time_to_other_s": 61.5, "served_before": "node1", "served_during": None,
+           "served_after": "node2", "downtime_s": 61.4, "budget_s": None, "expected": ["fence-blocked"],
+           "verdict": "pass"}
+    story = fault_story({"run": run, "samples": []})
+    assert story.words == ("fence blocked: nobody served during the 53.0 s node1's BMC did not answer; once it did, "
+                           "node2 fenced node1 and took over 8.5 s later")
+    assert story.budget == "none" and "may not start the service before it has fenced the victim" in story.budget_source
+
+
+def test_only_a_plan_with_bmcs_may_expect_the_bmc_fault(tmp_path: Path) -> None:
+    pcs = load_plan("pcs")
+    (tmp_path / "lab").mkdir()
+    for path in pcs.folder.iterdir():
+        if path.is_file():
+            (tmp_path / "lab" / path.name).write_bytes(path.read_bytes())
+    plan_file = tmp_path / "lab" / "plan.toml"
+    plan_file.write_text(plan_file.read_text() + '\n[expect.bmc-unreachable-cut]\noutcomes = ["fence-blocked"]\n')
+    with pytest.raises((ValueError, HalabError), match="has none"):
+        load_plan(str(tmp_path / "lab"))
+    with pytest.raises(HalabError, match="needs virtual BMCs"):
+        BmcUnreachableCut.check_bmcs(pcs)

@@ -5,7 +5,7 @@ import pytest
 
 from halab.errors import HalabError
 from halab.stacks.cib import Primitive, parse_cib
-from halab.stacks.fencing import (FENCE_ACTION_S, devices_for, fence_delay_s, fencing_time_s, parse_stonith_history,
+from halab.stacks.fencing import (FENCE_ACTION_S, FenceEvent, devices_for, fence_delay_s, fencing_time_s, parse_stonith_history,
                                   stonith_enabled)
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -59,3 +59,25 @@ def test_a_fence_device_aimed_at_the_wrong_bmc_is_named(address: str, message: s
     with pytest.raises(CheckFailed, match=message) as failed:
         _address_belongs_to(device, address, "node1", load_plan("fencing"), admin_for("pcs"))
     assert failed.value.fix == "pcs stonith update fence_node1 ip=192.168.56.11"
+
+
+def test_the_history_lists_every_fence_not_only_the_first() -> None:
+    """Recorded on the fencing lab after power-off, cut-link and power-off again: without
+    --verbose, stonith_admin showed only the oldest of the three fences."""
+    from halab.stacks.fencing import HISTORY_COMMAND
+
+    assert "--verbose" in HISTORY_COMMAND
+    events = parse_stonith_history((RECORDED / "stonith-history-verbose-three-fences.xml").read_text())
+    assert [e.describe() for e in events] == ["reboot of node1 by node2: success at 03:00:20",
+                                               "reboot of node2 by node1: success at 03:01:08",
+                                               "reboot of node1 by node2: success at 03:01:59"]
+    (only,) = parse_stonith_history((RECORDED / "stonith-history-not-verbose-three-fences.xml").read_text())
+    assert only == events[0]
+
+
+def test_a_fence_is_told_with_who_and_how_long_after_the_fault() -> None:
+    *_, last = parse_stonith_history((RECORDED / "stonith-history-verbose-three-fences.xml").read_text())
+    fault_at = last.epoch - 14.2  # type: ignore[operator]
+    assert last.told_after(fault_at) == "node1 fenced (reboot) by node2 14 s after the fault"
+    failed = FenceEvent("reboot", "node2", "failed", "node1", "node1", None)
+    assert failed.told_after(fault_at) == "node2: reboot by node1 failed"

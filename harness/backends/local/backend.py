@@ -6,8 +6,9 @@ import fcntl
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from halab.backends.base import MachineStatus, debian_hosts, debian_interfaces
 from halab.backends.local import aptcache, cgroups, dhcp, idmap, network
@@ -118,20 +119,27 @@ class LocalBackend:
 
     def power_off(self, node: str) -> None:
         """A power cut: every process of the node killed at once, no shutdown, cable pulled."""
-        self._container(node).power_off()
-        if self._is_router(node):  # its namespace and cable are the lab's gateway: they stay
-            return
-        # Orphaned sockets would keep the old cable alive for ~100 s: remove it now.
-        network.unplug(self.plan, self.lab, node)
-        network.forget_machine_namespace(self.lab, node)
+        with self._power_lock(node):
+            self._container(node).power_off()
+            if self._is_router(node):  # its namespace and cable are the lab's gateway: they stay
+                return
+            # Orphaned sockets would keep the old cable alive for ~100 s: remove it now.
+            network.unplug(self.plan, self.lab, node)
+            network.forget_machine_namespace(self.lab, node)
 
     def power_on(self, node: str) -> None:
-        # The lab's virtual BMCs (another process) and halab's heal may power on the same node.
+        with self._power_lock(node):
+            if not self.is_running(node):
+                self._create_node(node, ensure_image().rootfs)
+
+    @contextmanager
+    def _power_lock(self, node: str) -> Iterator[None]:
+        """One power or cable change of a node at a time: the lab's virtual BMCs (other
+        processes) and halab's heal may power it off, on, or plug its cable at the same moment."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with (self.directory / f"power-{node}.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if not self.is_running(node):
-                self._create_node(node, ensure_image().rootfs)
+            yield
 
     def boot_again(self, node: str) -> None:
         """After the node's own reboot (its nspawn has ended): the old cable and namespace go,
@@ -147,8 +155,11 @@ class LocalBackend:
         network.cut(self.plan, self.lab, node, on)
 
     def heal_link(self, node: str, on: str | None = None) -> None:
-        network.reconnect(self.plan, self.lab, node, on)
-        self._cut_marker(node, on).unlink(missing_ok=True)
+        """Plug the cable back; a node that is off (being fenced) has none: it boots plugged in."""
+        with self._power_lock(node):
+            self._cut_marker(node, on).unlink(missing_ok=True)
+            if self.is_running(node):
+                network.reconnect(self.plan, self.lab, node, on)
 
     def client_netns(self) -> str:
         return network.lab_namespace(self.lab)
