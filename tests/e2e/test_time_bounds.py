@@ -35,16 +35,18 @@ def document(tmp_path: Path, steps: str) -> Path:
     return folder / "lab.md"
 
 
+# The steps sleep 100019 s, a figure no other module uses: the search for survivors is host-wide,
+# and test_confinement.py, on the other worker, runs `sleep 100000` at the same time.
 def assert_nothing_left(lab: str) -> None:
     assert lab not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert not (state_root() / "labs" / lab).exists()
     assert not Path(f"/sys/fs/cgroup/unified/halab/{lab}").exists()
-    assert subprocess.run(["pgrep", "-f", "sleep 100000"], capture_output=True).returncode == 1
+    assert subprocess.run(["pgrep", "-f", "sleep 100019"], capture_output=True).returncode == 1
 
 
 def test_a_step_timeout_returns_on_time_and_stops_what_the_step_started(tmp_path: Path) -> None:
     lab = f"{PREFIX}time"
-    path = document(tmp_path, "```sh on=srv timeout=5\nsetsid sleep 100000 &\nsleep 100000\n```\n")
+    path = document(tmp_path, "```sh on=srv timeout=5\nsetsid sleep 100019 &\nsleep 100019\n```\n")
     started = time.monotonic()
     done = subprocess.run([*HALAB, "doc", "run", str(path), "--name", lab], capture_output=True, text=True, timeout=120)
     took = time.monotonic() - started
@@ -56,7 +58,7 @@ def test_a_step_timeout_returns_on_time_and_stops_what_the_step_started(tmp_path
 
 def test_one_sigterm_stops_halab_promptly_and_removes_the_lab(tmp_path: Path) -> None:
     lab = f"{PREFIX}term"
-    path = document(tmp_path, "```sh on=srv\ntrue\n```\n\n```sh on=all timeout=900\nsetsid sleep 100000 & sleep 100000\n```\n")
+    path = document(tmp_path, "```sh on=srv\ntrue\n```\n\n```sh on=all timeout=900\nsetsid sleep 100019 & sleep 100019\n```\n")
     proc = subprocess.Popen([*HALAB, "doc", "run", str(path), "--name", lab], stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     lines = []
@@ -80,7 +82,7 @@ def test_a_sigkilled_bring_up_is_shown_half_made_and_removed_by_the_next_one(tmp
     """SIGKILL leaves no chance to clean up: what is left is found from the lab's record, even
     with the lab's folder moved away, and the next bring-up of the name removes it first."""
     lab = f"{PREFIX}kill"
-    path = document(tmp_path, "```sh on=srv\ntrue\n```\n\n```sh on=all timeout=900\nsleep 100000\n```\n")
+    path = document(tmp_path, "```sh on=srv\ntrue\n```\n\n```sh on=all timeout=900\nsleep 100019\n```\n")
     proc = subprocess.Popen([*HALAB, "doc", "run", str(path), "--name", lab], stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
