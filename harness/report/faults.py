@@ -113,8 +113,8 @@ def _budget_source(run: dict[str, Any]) -> str:
         fault = None
     if run.get("budget_s") is None:
         if fault and fault.blocks_recovery:
-            return f"no budget: {fault.blocks_recovery}"
-        return "no budget: nothing in the configuration notices this fault (no monitor), so no downtime is expected to end"
+            return fault.blocks_recovery
+        return "nothing in the configuration notices this fault (no monitor), so no downtime is expected to end"
     kind = DETECTION.get(fault.detection, "") if fault else ""
     rule = f"{kind} plus the lab's allowance to start the service" if kind else "the lab's rule for this fault"
     evidence = run.get("budget_evidence") or "no evidence recorded"
