@@ -1,6 +1,7 @@
 """What fencing costs and buys: the fencing lab next to the unfenced pcs lab, on the local backend.
 
     .venv/bin/python benchmarks/fencing_time.py [--labs pcs,fencing] [--faults cut-link,kill-membership,power-off,bmc-unreachable-cut] [--name benchfence]
+    .venv/bin/python benchmarks/fencing_time.py --backend vagrant --labs fencing --faults cut-link,power-off --name vgfence
 
 For each lab: the bring-up until the VIP answers; then per fault the outcome, the downtime a
 client saw, and (fencing lab) who fenced whom and the time from the fault to the fence's
@@ -29,11 +30,11 @@ def bmc_actions(lab: str, node: str) -> list[str]:
     return [f"{line.split()[-1]} {line.split()[0]}" for line in lines if ": chassis power " in line]
 
 
-def measure(variant: str, name: str, faults: list[str]) -> list[str]:
+def measure(variant: str, name: str, faults: list[str], backend: str = "local") -> list[str]:
     rows = []
     plan = load_plan(variant)
-    with lab_up(plan, name) as up:
-        rows.append(f"{variant:8} bring-up to VIP {up.phases['up_to_vip_s']:6.1f} s")
+    with lab_up(plan, name, backend) as up:
+        rows.append(f"{variant:8} bring-up to VIP {up.phases['up_to_vip_s']:6.1f} s ({backend} backend)")
         for fault in (f for f in faults if plan.expectation(f)):  # bmc-unreachable-cut: BMCs only
             done_before = {node: len(bmc_actions(name, node)) for node in up.backend.plan.node_names}
             (run,), _ = run_faults(up.backend, [fault])
@@ -50,10 +51,12 @@ def main() -> None:
     parser.add_argument("--faults", default=FAULTS)
     parser.add_argument("--name", default="benchfence")
     parser.add_argument("--labs", default="pcs,fencing")
+    parser.add_argument("--backend", default="local", choices=("local", "vagrant"),
+                        help="vagrant: libvirt VMs, the BMCs power them off and on with virsh destroy and start")
     args = parser.parse_args()
     rows = []
     for variant in args.labs.split(","):
-        rows += measure(variant, args.name, args.faults.split(","))
+        rows += measure(variant, args.name, args.faults.split(","), args.backend)
     print(f"measured {datetime.now():%Y-%m-%d %H:%M}")
     print("\n".join(rows))
 

@@ -60,10 +60,12 @@ def test_ssh_details_from_vagrant_ssh_config() -> None:
 def test_the_lab_nic_is_configured_by_mac() -> None:
     assert "MACAddress=52:54:00:56:00:10" in link_file("52:54:00:56:00:10", "enp0s3")
     assert "Name=enp0s3" in link_file("52:54:00:56:00:10", "enp0s3")
-    node = network_file("52:54:00:56:00:10", "192.168.56.10/24", "192.168.56.254")
+    node = network_file("52:54:00:56:00:10", "192.168.56.10/24", gateway="192.168.56.254")
     assert "Address=192.168.56.10/24" in node and "Gateway=192.168.56.254" in node
     assert "IgnoreCarrierLoss=yes" in node  # a cut cable must not take the address away
-    assert "IPForward=ipv4" in network_file("52:54:00:a8:38:fe", "192.168.56.254/24", None)
+    assert "IPForward=ipv4" in network_file("52:54:00:a8:38:fe", "192.168.56.254/24", forward=True)
+    cluster_link = network_file("52:54:00:57:00:10", "192.168.57.10/24")
+    assert "Gateway" not in cluster_link and "IPForward" not in cluster_link and "Address=192.168.57.10/24" in cluster_link
 
 
 def test_libvirt_networks_are_isolated() -> None:
@@ -86,3 +88,27 @@ def test_emulated_vms_stretch_timeouts_and_the_start_allowance() -> None:
     assert laptop.plan.start_allowance_s == plan.start_allowance_s and laptop.client_netns() is None
     with pytest.raises(HalabError, match="no Vagrant provider"):
         VagrantBackend(plan, "vgunit", provider="hyperv")
+
+
+def test_the_fencing_lab_gets_a_second_switch_and_bmc_addresses_on_the_lab_bridge() -> None:
+    from halab.backends.vagrant.backend import VagrantBackend
+    from halab.backends.vagrant.libvirt import namespace_address
+    from halab.plan import load_plan
+
+    plan = load_plan("fencing")
+    backend = VagrantBackend(plan, "vgunit")
+    assert backend.bmc_netns() == "halab-vgunit"  # the BMCs listen beside the client, on the lab bridge
+    # The lab namespace takes a free address on the cluster network, so that vagrant-libvirt
+    # attaches the nodes' second NICs to it; it is none of the plan's.
+    address = namespace_address(plan, plan.networks[0].subnet)
+    assert address.ip in plan.networks[0].subnet and address.ip not in plan.lab_addresses()
+    assert VagrantBackend(load_plan("pcs"), "vgunit").bmc_netns() is None
+
+
+def test_virtualbox_refuses_virtual_bmcs_in_one_line() -> None:
+    from halab.backends.vagrant.backend import VagrantBackend
+    from halab.plan import load_plan
+
+    laptop = VagrantBackend(load_plan("fencing"), "vgunit", provider="virtualbox")
+    with pytest.raises(HalabError, match="virtual BMCs need the libvirt provider"):
+        laptop.preflight()

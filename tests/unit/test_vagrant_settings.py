@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from halab.backends.vagrant import machines
+from halab.errors import HalabError
 from halab.paths import VAGRANT_DIR
 from halab.plan import load_plan
 
@@ -25,6 +26,21 @@ def test_machines_follow_the_plan() -> None:
     assert listed["router"].address == "192.168.56.254"
     assert listed["router"].mac == "52:54:00:a8:38:fe"  # from its address, stable across boots
     assert listed["node1"].memory_mib > listed["router"].memory_mib
+
+
+def test_further_networks_get_a_nic_each_after_the_management_nic() -> None:
+    listed = {m.name: m for m in machines.machines(load_plan("fencing"))}
+    (cluster,) = listed["node2"].further
+    assert (cluster.network, cluster.address, cluster.mac) == ("cluster", "192.168.57.20", "52:54:00:57:00:20")
+    assert cluster.cidr == "192.168.57.20/24" and cluster.libvirt_network == "halab-net-cluster"
+    assert int(cluster.slot, 16) > int(machines.MGMT_NIC_SLOT, 16)  # eth1 stays the box's management NIC
+    # The plan calls it eth1, the management NIC's name in the VM: it keeps the kernel's name.
+    assert machines.further_interface_name(cluster) == ""
+    assert listed["node1"].macs() == ["52:54:00:56:00:10", "52:54:00:57:00:10"]
+    assert listed["node1"].macs("cluster") == ["52:54:00:57:00:10"] and listed["node1"].macs("lan") == [listed["node1"].mac]
+    assert listed["router"].further == ()
+    with pytest.raises(HalabError, match="no link on a network called 'storage'"):
+        listed["node1"].macs("storage")
 
 
 def test_another_plan_gives_other_machines() -> None:
@@ -62,6 +78,13 @@ def test_the_vagrantfile_reads_the_settings_the_backend_writes(tmp_path: Path) -
     path.write_text(json.dumps(settings))
     assert _vagrant_status({"HALAB_VAGRANT_SETTINGS": str(path)}, tmp_path) == [
         n.name for n in load_plan("heartbeat").nodes] + ["router"]
+
+
+@pytest.mark.skipif(shutil.which("vagrant") is None, reason="vagrant is not installed (./install.sh)")
+def test_the_vagrantfile_reads_further_networks(tmp_path: Path) -> None:
+    path = tmp_path / "vagrant.json"
+    path.write_text(json.dumps(machines.settings(load_plan("fencing"), "vgunit", box="halab/bookworm-x")))
+    assert _vagrant_status({"HALAB_VAGRANT_SETTINGS": str(path)}, tmp_path) == ["node1", "node2", "router"]
 
 
 @pytest.mark.skipif(shutil.which("vagrant") is None, reason="vagrant is not installed (./install.sh)")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
+from halab.backends.cables import cut_marker, mark_cut, power_lock, still_cut
 from halab.backends.base import MachineStatus, debian_hosts, debian_interfaces
 from halab.backends.local import aptcache, cgroups, dhcp, idmap, network
 from halab.backends.local.container import Container
@@ -119,7 +118,7 @@ class LocalBackend:
 
     def power_off(self, node: str) -> None:
         """A power cut: every process of the node killed at once, no shutdown, cable pulled."""
-        with self._power_lock(node):
+        with power_lock(self.directory, node):
             self._container(node).power_off()
             if self._is_router(node):  # its namespace and cable are the lab's gateway: they stay
                 return
@@ -128,18 +127,9 @@ class LocalBackend:
             network.forget_machine_namespace(self.lab, node)
 
     def power_on(self, node: str) -> None:
-        with self._power_lock(node):
+        with power_lock(self.directory, node):
             if not self.is_running(node):
                 self._create_node(node, ensure_image().rootfs)
-
-    @contextmanager
-    def _power_lock(self, node: str) -> Iterator[None]:
-        """One power or cable change of a node at a time: the lab's virtual BMCs (other
-        processes) and halab's heal may power it off, on, or plug its cable at the same moment."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with (self.directory / f"power-{node}.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
 
     def boot_again(self, node: str) -> None:
         """After the node's own reboot (its nspawn has ended): the old cable and namespace go,
@@ -149,15 +139,13 @@ class LocalBackend:
 
     def cut_link(self, node: str, on: str | None = None) -> None:
         """Cut the node's cable on network `on` (None: every cable it has)."""
-        # A cable stays cut across a power cycle (a fenced node reboots into the same cut).
-        self._cut_marker(node, on).parent.mkdir(parents=True, exist_ok=True)
-        self._cut_marker(node, on).touch()
+        mark_cut(self.directory, node, on)  # a fenced node reboots into the same cut
         network.cut(self.plan, self.lab, node, on)
 
     def heal_link(self, node: str, on: str | None = None) -> None:
         """Plug the cable back; a node that is off (being fenced) has none: it boots plugged in."""
-        with self._power_lock(node):
-            self._cut_marker(node, on).unlink(missing_ok=True)
+        with power_lock(self.directory, node):
+            cut_marker(self.directory, node, on).unlink(missing_ok=True)
             if self.is_running(node):
                 network.reconnect(self.plan, self.lab, node, on)
 
@@ -208,14 +196,9 @@ class LocalBackend:
             network.plug(self.plan, self.lab, node, interface=interface.name, mac=interface.mac,
                          network=interface.network)
         network.plug(self.plan, self.lab, node, interface=plan.interface, mac=plan.mac)
-        for on in (None, *(i.network for i in plan.interfaces)):
-            if self._cut_marker(node, on).exists():
-                network.cut(self.plan, self.lab, node, on)
+        for on in still_cut(self.directory, node, (i.network for i in plan.interfaces)):
+            network.cut(self.plan, self.lab, node, on)
         self._wait_booted(container)
-
-    def _cut_marker(self, node: str, on: str | None = None) -> Path:
-        """`cut/<node>` for every cable, `cut/<node>.<network>` for one."""
-        return self.directory / "cut" / (node if on is None else f"{node}.{on}")
 
     def _first_boot_setup(self, container: Container) -> None:
         """Make the layer look like a freshly installed Debian machine of this lab: its name,

@@ -23,10 +23,12 @@ from typing import Sequence
 import vagrant
 
 from halab.backends.base import MachineStatus, debian_hosts
+from halab.backends.cables import cut_marker, mark_cut, power_lock, still_cut
 from halab.backends.ssh.connection import NodeConnection
 from halab.backends.local.host import host
 from halab.backends.netns import lab_namespace, namespace_exists, stop_processes
 from halab.backends.vagrant import machines as vm_settings
+from halab.backends.vagrant.machines import further_interface_name
 from halab.backends.vagrant.box import ensure_box, vagrant_env
 from halab.backends.vagrant.hypervisor import Hypervisor, Libvirt, VirtualBox
 from halab.backends.vagrant.libvirt import LabLibvirt, pool_directory
@@ -46,14 +48,15 @@ EMULATED_TIME_SCALE = 4.0  # TCG on two shared cores: pcs steps took 3-10 times 
 # Resource agents are shell scripts, fork after fork, which emulation slows down more than one
 # command: a clean failover (stop-stack) left clients 30 s without service on VMs, 2.4 s in containers.
 RESOURCE_AGENT_SLOWDOWN = 2.5
-# The lab NIC is configured by MAC, named as the plan says, and keeps its address when its
-# cable is pulled (a switch port cut, as on the local backend: the cluster sees silence only).
+# A lab NIC is configured by MAC, named as the plan says (unless that name is taken: "" keeps the
+# kernel's), and keeps its address when its cable is pulled (a switch port cut, as on the local
+# backend: the cluster sees silence only).
 HANDOVER = """\
 set -e
 mac=$1 name=$2
 current=$(ip -o link show | awk -v mac="$mac" 'index($0, "link/ether " mac) {sub(":", "", $2); print $2}')
 [ -n "$current" ] || { echo "no interface with MAC $mac" >&2; exit 1; }
-if [ "$current" != "$name" ] && ! ip link show "$name" >/dev/null 2>&1; then
+if [ -n "$name" ] && [ "$current" != "$name" ] && ! ip link show "$name" >/dev/null 2>&1; then
   ip link set dev "$current" down
   ip link set dev "$current" name "$name"
 fi
@@ -66,12 +69,13 @@ def link_file(mac: str, interface: str) -> str:
     return f"[Match]\nMACAddress={mac}\n\n[Link]\nName={interface}\n"
 
 
-def network_file(mac: str, address: str, gateway: str | None) -> str:
-    """The lab address, static; a router forwards. IgnoreCarrierLoss: a pulled cable (cut-link)
-    must not make the node forget its address."""
+def network_file(mac: str, address: str, *, gateway: str | None = None, forward: bool = False) -> str:
+    """A lab address, static, with the gateway on the lab subnet; a router forwards.
+    IgnoreCarrierLoss: a pulled cable (cut-link) must not make the node forget its address."""
     lines = ["[Match]", f"MACAddress={mac}", "", "[Network]", f"Address={address}",
              "LinkLocalAddressing=no", "ConfigureWithoutCarrier=yes", "IgnoreCarrierLoss=yes"]
-    lines.append(f"Gateway={gateway}" if gateway else "IPForward=ipv4")
+    lines += [f"Gateway={gateway}"] if gateway else []
+    lines += ["IPForward=ipv4"] if forward else []
     return "\n".join(lines) + "\n"
 
 
@@ -127,10 +131,9 @@ class VagrantBackend:
 
     # -- the lab as a whole ---------------------------------------------------------------
     def preflight(self) -> None:
-        if self.plan.networks:
-            raise HalabError(f"the Vagrant backend does not cable a plan's further networks yet "
-                             f"({', '.join(n.name for n in self.plan.networks)} in lab {self.plan.name})",
-                             fix="run this lab on the local backend (--backend local)")
+        if self.plan.bmc and not self.libvirt:
+            raise HalabError(f"lab {self.plan.name}'s virtual BMCs need the libvirt provider (they power VMs off "
+                             "and on through the lab's own libvirtd)", fix="--option provider=libvirt, or --backend local")
         unsupported = [key for key, used in (("dhcp", self.plan.dhcp), ("[user]", self.plan.user),
                                              ("root_password", self.plan.root_password)) if used]
         if unsupported:
@@ -190,7 +193,7 @@ class VagrantBackend:
         statuses = []
         for name, machine in self.machines.items():
             running = self.is_running(name)
-            cut = running and not self._link_up(name)
+            cut = running and not all(self._link_up(name, mac) for mac in machine.macs())
             detail = self.provider + (" VM" if running else " VM powered off")
             statuses.append(MachineStatus(name, running, f"{machine.address}/{self.plan.subnet.prefixlen}", cut, detail))
         return statuses
@@ -207,13 +210,19 @@ class VagrantBackend:
 
     def power_off(self, node: str) -> None:
         """A power cut at the hypervisor: no shutdown, the guest's kernel simply stops."""
-        host(self.hypervisor.power_off(self._vm(node)))
-        self._connection(node).close()
+        with power_lock(self.directory, node):
+            host(self.hypervisor.power_off(self._vm(node)))
+            self._connection(node).close()
 
     def power_on(self, node: str) -> None:
-        if not self.is_running(node):
-            host(self.hypervisor.power_on(self._vm(node)))
-        self._connection(node).close()
+        """Power on and wait for the boot; a cut cable is cut again at once (the hypervisor
+        forgets a link state across a power cycle, a switch port does not)."""
+        with power_lock(self.directory, node):
+            if not self.is_running(node):
+                host(self.hypervisor.power_on(self._vm(node)))
+                for on in still_cut(self.directory, node, (nic.network for nic in self.machines[node].further)):
+                    self._set_links(node, on, up=False)
+            self._connection(node).close()
         wait_until(
             lambda: self.run(node, ["systemctl", "is-system-running"], timeout=20).stdout.strip(),
             lambda state: state in ("running", "degraded"),
@@ -222,15 +231,21 @@ class VagrantBackend:
         )
 
     def cut_link(self, node: str, on: str | None = None) -> None:
-        machine = self.machines[node]
-        host(self.hypervisor.set_link(self._vm(node), machine.mac, up=False))
+        """Pull the node's cable on network `on` of the plan (None: every cable it has)."""
+        mark_cut(self.directory, node, on)
+        self._set_links(node, on, up=False)
 
     def heal_link(self, node: str, on: str | None = None) -> None:
-        machine = self.machines[node]
-        host(self.hypervisor.set_link(self._vm(node), machine.mac, up=True))
+        """Plug the cable back; a node that is off (being fenced) boots plugged in."""
+        with power_lock(self.directory, node):
+            cut_marker(self.directory, node, on).unlink(missing_ok=True)
+            if self.is_running(node):
+                self._set_links(node, on, up=True)
 
-    def bmc_netns(self) -> None:
-        return None  # virtual BMCs run on the local backend only
+    def bmc_netns(self) -> str | None:
+        """The nodes' virtual BMC addresses sit on the lab bridge, in the lab namespace
+        (libvirt.py); their power commands are virsh destroy and start (power_off, power_on)."""
+        return lab_namespace(self.lab) if self.libvirt and self.plan.bmc else None
 
     def client_netns(self) -> str | None:
         """On libvirt, the lab namespace holds the lab bridge and the client address; with
@@ -243,9 +258,13 @@ class VagrantBackend:
             raise HalabError(f"lab {self.lab} has no machine {name!r}", fix=f"use one of: {', '.join(self.machines)}")
         return vm_settings.domain_prefix(self.lab) + name
 
-    def _link_up(self, name: str) -> bool:
-        shown = host(self.hypervisor.link_state(self._vm(name), self.machines[name].mac), check=False)
+    def _link_up(self, name: str, mac: str) -> bool:
+        shown = host(self.hypervisor.link_state(self._vm(name), mac), check=False)
         return shown.returncode == 0 and self.hypervisor.is_link_up(shown.stdout)
+
+    def _set_links(self, node: str, on: str | None, *, up: bool) -> None:
+        for mac in self.machines[node].macs(on):
+            host(self.hypervisor.set_link(self._vm(node), mac, up=up))
 
     def _vagrant(self, timeout_s: float) -> _LabVagrant:
         env = {
@@ -284,13 +303,21 @@ class VagrantBackend:
         prefixed = f"{machine.address}/{self.plan.subnet.prefixlen}"
         files = {
             "/etc/systemd/network/10-halab-lab.link": link_file(machine.mac, interface),
-            "/etc/systemd/network/10-halab-lab.network": network_file(machine.mac, prefixed, gateway),
+            "/etc/systemd/network/10-halab-lab.network": network_file(machine.mac, prefixed, gateway=gateway,
+                                                                      forward=is_router),
             "/etc/hosts": debian_hosts(name, domain=self.plan.domain),
         }
+        renamed = [(nic, further_interface_name(nic)) for nic in machine.further]
+        for index, (nic, interface_name) in enumerate(renamed, start=1):
+            if interface_name:
+                files[f"/etc/systemd/network/11-halab-net{index}.link"] = link_file(nic.mac, interface_name)
+            files[f"/etc/systemd/network/11-halab-net{index}.network"] = network_file(nic.mac, nic.cidr)
         run = self._connection(name).run
         for path, content in files.items():
             run(["/bin/sh", "-c", 'cat > "$1"', "write", path], timeout=60, stdin=content).check()
         run(["/bin/sh", "-c", HANDOVER, "handover", machine.mac, interface], timeout=60).check()
+        for nic, interface_name in renamed:
+            run(["/bin/sh", "-c", HANDOVER, "handover", nic.mac, interface_name], timeout=60).check()
         run(["hostnamectl", "set-hostname", name], timeout=60).check()
         if not is_router and self.plan.enable_at_install:
             # Running before the lab's steps, as after an install: under emulation pcsd takes

@@ -2,7 +2,9 @@
 namespace, state under the lab's directory, predefined networks and storage pool.
 
     lab namespace halab-<lab>   bridge `mgmt` (halab-mgmt, DHCP: vagrant finds and reaches the VMs)
-                                bridge `lan`  (halab-lab, no DHCP, the client address: the prober)
+                                bridge `lan`  (halab-lab, no DHCP, the client address: the prober;
+                                               the nodes' virtual BMC addresses, fencing labs)
+                                bridge `net1`... (halab-net-<name>: the plan's further networks)
 
 vagrant-libvirt reuses these networks instead of creating its own; the root namespace never
 sees either. Everything the lab started runs in its namespace, so stopping the lab is: stop
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
 
 from halab.backends.local.host import host
@@ -21,6 +23,7 @@ from halab.backends.netns import add_namespace, delete_namespace, lab_namespace,
 from halab.backends.vagrant.box import vagrant_home
 from halab.backends.vagrant.daemons import BOUND
 from halab.backends.vagrant.hypervisor import virsh_command
+from halab.backends.vagrant.machines import further_network_name
 from halab.plan import LabPlan
 from halab.wait import wait_until
 
@@ -50,6 +53,19 @@ security_driver = "none"
 def pool_directory() -> Path:
     """Shared by every lab: the box's volume is uploaded once, each VM's disk is an overlay on it."""
     return vagrant_home() / "pool"
+
+
+def namespace_address(plan: LabPlan, subnet: IPv4Network) -> IPv4Interface:
+    """The lab namespace's address on a further network: vagrant-libvirt attaches a VM with a
+    static address only to a network that has one. The highest address the plan leaves free;
+    nothing in the namespace routes, so it only lets the bridge be named by its subnet.
+
+    >>> namespace_address(load_plan("fencing"), IPv4Network("192.168.57.0/24"))
+    IPv4Interface('192.168.57.254/24')
+    """
+    used = plan.lab_addresses()
+    free = next(address for address in reversed(list(subnet.hosts())) if address not in used)
+    return IPv4Interface(f"{free}/{subnet.prefixlen}")
 
 
 def network_xml(name: str, bridge: str, address: IPv4Interface, *, dhcp: bool) -> str:
@@ -98,14 +114,20 @@ class LabLibvirt:
             what=f"lab {self.lab}'s libvirtd to answer", timeout_s=START_TIMEOUT_S, interval_s=0.5,
             fix=f"read {self.state / 'daemons.log'} and {self.state / 'log' / 'libvirtd.log'}",
         )
+        further = [(further_network_name(network.name), f"net{index}", namespace_address(self.plan, network.subnet),
+                    False) for index, network in enumerate(self.plan.networks, start=1)]
         for name, bridge, address, dhcp in (
             (MGMT_NETWORK, "mgmt", MGMT_ADDRESS, True),
             (LAB_NETWORK, "lan", self.plan.client, False),
+            *further,
         ):
             definition = self.state / f"{name}.xml"
             definition.write_text(network_xml(name, bridge, address, dhcp=dhcp))
             self.virsh("net-define", str(definition))
             self.virsh("net-start", name)
+        for node in self.plan.nodes:  # each BMC its own address on the switch, as an IPMI LAN port
+            if node.bmc:
+                host(["ip", "-n", self.namespace, "addr", "add", str(node.bmc), "dev", "lan"])
         self.virsh("pool-define-as", POOL, "dir", "--target", str(pool_directory()))
         self.virsh("pool-start", POOL)
 

@@ -14,7 +14,8 @@ import sys
 from dataclasses import asdict, dataclass
 from ipaddress import IPv4Interface
 
-from halab.plan import LabPlan, load_plan
+from halab.errors import HalabError
+from halab.plan import PRIMARY_NETWORK, LabPlan, load_plan
 
 # A pcs node runs corosync, pacemaker, pcsd (heavy) and Apache; the router only forwards. Two
 # vCPUs per node: with multi-threaded emulation a busy node uses both host cores while the
@@ -24,10 +25,31 @@ NODE_CPUS, ROUTER_CPUS = 2, 1
 # The lab's NIC sits in a lower PCI slot than the management NIC, so that the guest kernel
 # calls it eth0 (the name most plans give it); the box's DHCP client takes eth1.
 LAB_NIC_SLOT, MGMT_NIC_SLOT = "0x0a", "0x0b"
+# The NICs on the plan's further networks come after both (eth2, eth3...), so that the box's
+# management NIC stays eth1, which its DHCP client is set up for.
+FURTHER_NIC_SLOT = 0x0c
+MGMT_INTERFACE = "eth1"
 DEFAULT_BOX = "debian/bookworm64"
 # Software emulation only here (the note on vagrant-libvirt): a named CPU model, a capped
 # translation cache (uncapped, each VM holds ~1.45 GiB).
 CPU_MODEL, TB_CACHE_MIB = "qemu64", 256
+
+
+@dataclass(frozen=True)
+class FurtherNic:
+    """A node's NIC on one of the plan's further networks (a second switch: a cluster link)."""
+
+    network: str  # the plan's name of the network
+    libvirt_network: str
+    interface: str  # the plan's name of the interface
+    address: str
+    netmask: str
+    mac: str
+    slot: str
+
+    @property
+    def cidr(self) -> str:
+        return str(IPv4Interface(f"{self.address}/{self.netmask}"))
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,30 @@ class Machine:
     mac: str
     memory_mib: int
     cpus: int
+    further: tuple[FurtherNic, ...] = ()
+
+    def macs(self, on: str | None = None) -> list[str]:
+        """The MACs of the machine's NICs on network `on` (None: every NIC it has)."""
+        if on is None:
+            return [self.mac, *(nic.mac for nic in self.further)]
+        if on == PRIMARY_NETWORK:
+            return [self.mac]
+        chosen = [nic.mac for nic in self.further if nic.network == on]
+        if not chosen:
+            networks = ", ".join([PRIMARY_NETWORK, *(nic.network for nic in self.further)])
+            raise HalabError(f"{self.name} has no link on a network called {on!r}", fix=f"its networks: {networks}")
+        return chosen
+
+
+def further_interface_name(nic: FurtherNic) -> str:
+    """The name the NIC gets in the VM: the plan's, unless the box's management NIC has it (eth1:
+    that NIC cannot be renamed under a running SSH session), then "" (the kernel's, eth2...)."""
+    return "" if nic.interface == MGMT_INTERFACE else nic.interface
+
+
+def further_network_name(network: str) -> str:
+    """The libvirt network of one of the plan's further networks."""
+    return f"halab-net-{network}"
 
 
 def router_mac(address: IPv4Interface) -> str:
@@ -47,8 +93,12 @@ def router_mac(address: IPv4Interface) -> str:
 
 def machines(plan: LabPlan) -> list[Machine]:
     netmask = str(plan.subnet.netmask)
+    slots = {network.name: f"0x{FURTHER_NIC_SLOT + index:02x}" for index, network in enumerate(plan.networks)}
     listed = [
-        Machine(node.name, str(node.address.ip), netmask, node.mac, NODE_MEMORY_MIB, NODE_CPUS)
+        Machine(node.name, str(node.address.ip), netmask, node.mac, NODE_MEMORY_MIB, NODE_CPUS, tuple(
+            FurtherNic(nic.network, further_network_name(nic.network), nic.name, str(nic.address.ip),
+                       str(nic.address.netmask), nic.mac, slots[nic.network])
+            for nic in node.interfaces))
         for node in plan.nodes
     ]
     router = plan.router
