@@ -53,8 +53,10 @@ def _run(backend: Backend, node: str, argv: tuple[str, ...], timeout: float, std
     except CommandTimeout as timeout_error:  # the document's failure like any other: 124, as timeout(1) says
         # Its message repeats the command: only what the command printed may suggest a cause.
         output = f"{timeout_error.evidence}\n" if timeout_error.evidence else ""
-        return CommandResult(node, argv, 124, "", f"{output}[halab] did not finish within {timeout:g} s: stopped, "
-                             "with everything it started\n", timeout)
+        scale = backend.time_scale
+        stretched = f" ({timeout * scale:g} s on these slower machines: x{scale:g})" if scale != 1 else ""
+        return CommandResult(node, argv, 124, "", f"{output}[halab] did not finish within {timeout:g} s{stretched}: "
+                             "stopped, with everything it started\n", timeout)
 
 
 def _pasted(step: Step, node: str, backend: Backend) -> Ran:

@@ -13,11 +13,12 @@ import base64
 import hashlib
 import json
 import re
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from halab.backends import Backend
 from halab.command import CommandResult
@@ -230,13 +231,25 @@ def cib_to_load(student_cib: str, current_epoch: int) -> str:
 class Rebuilt:
     notes: tuple[str, ...]
     vip_served: bool
+    # Seconds per phase, in order (files, units, Pacemaker's election, the CIB, the VIP): where a
+    # rebuild's time goes (benchmarks/rebuild_phases.py).
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 def rebuild(backend: Backend, submission: Submission) -> Rebuilt:
     """Put the student's evidence on the booted nodes and start what the student had running."""
     notes: list[str] = []
+    phases: list[tuple[str, float]] = []
+    mark = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        phases.append((name, time.monotonic() - mark))
+        mark = time.monotonic()
+
     for node in submission.nodes:
         _restore_node(backend, node)
+    phase("files and units put back")
     started = {node.name: [u.unit for u in node.units if u.unit not in NEVER_STARTED
                            and (u.active == "active" or u.enabled == "enabled")] for node in submission.nodes}
     for node, units in started.items():
@@ -244,8 +257,9 @@ def rebuild(backend: Backend, submission: Submission) -> Rebuilt:
             result = backend.run(node, ["systemctl", "start", *units], timeout=120)
             if not result.succeeded:
                 notes.append(f"{node}: `systemctl start {' '.join(units)}` failed: {_tail(result)}")
+    phase("the stack started")
     if backend.plan.stack == "pacemaker":
-        notes += _load_cib(backend, submission, started)
+        notes += _load_cib(backend, submission, started, phase)
     try:
         wait_until(lambda: fetch(backend.plan.vip_url, backend.client_netns()), lambda page: True,
                    what=f"the VIP {backend.plan.vip} to serve", timeout_s=VIP_TIMEOUT_S, interval_s=2)
@@ -253,7 +267,8 @@ def rebuild(backend: Backend, submission: Submission) -> Rebuilt:
     except HalabError:
         notes.append(f"the VIP {backend.plan.vip} did not serve within {VIP_TIMEOUT_S:.0f} s of the rebuild")
         served = False
-    return Rebuilt(tuple(notes), served)
+    phase("until the VIP serves")
+    return Rebuilt(tuple(notes), served, tuple(phases))
 
 
 def _restore_node(backend: Backend, node: NodeEvidence) -> None:
@@ -284,7 +299,8 @@ def write_file(backend: Backend, node: str, path: str, data: bytes, mode: str, o
                 stdin=base64.b64encode(data).decode()).check()
 
 
-def _load_cib(backend: Backend, submission: Submission, started: dict[str, list[str]]) -> list[str]:
+def _load_cib(backend: Backend, submission: Submission, started: dict[str, list[str]],
+              phase: Callable[[str], None]) -> list[str]:
     source = next((n for n in submission.nodes if n.cib), None)
     target = next((n for n, units in started.items() if "pacemaker" in units), None)
     if source is None or target is None:
@@ -295,6 +311,7 @@ def _load_cib(backend: Backend, submission: Submission, started: dict[str, list[
                    what=f"Pacemaker on {target} to elect its DC", timeout_s=DC_TIMEOUT_S, interval_s=2)
     except HalabError as error:
         notes.append(f"Pacemaker elected no DC: {error.what}")
+    phase("Pacemaker's election")
     current = backend.run(target, ["cibadmin", "--query"], timeout=30)
     match = re.search(r'<cib [^>]*\bepoch="(\d+)"', current.stdout)
     try:
@@ -304,6 +321,7 @@ def _load_cib(backend: Backend, submission: Submission, started: dict[str, list[
     loaded = backend.run(target, ["cibadmin", "--replace", "--xml-pipe"], stdin=replacement, timeout=60)
     if not loaded.succeeded:
         notes.append(f"cibadmin --replace of {source.name}'s CIB failed on {target}: {_tail(loaded)}")
+    phase("the student's CIB loaded")
     return notes
 
 

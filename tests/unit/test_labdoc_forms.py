@@ -25,8 +25,9 @@ NODES = ("node1", "node2")
 class HostShell:
     """A backend double that runs each command on this machine: traps and timeout(1) for real."""
 
-    def __init__(self) -> None:
+    def __init__(self, time_scale: float = 1.0) -> None:
         self.plan = load_plan("pcs")
+        self.time_scale = time_scale
 
     def run(self, node: str, argv: Sequence[str], *, timeout: float = 60, stdin: str | None = None) -> CommandResult:
         if tuple(argv) == ("/bin/sh", "-c", NODE_SECRETS_SCRIPT):  # the node's keys, for masking: this host's are not
@@ -175,6 +176,13 @@ def test_the_hint_comes_from_what_happened_not_from_the_steps_text() -> None:
     with pytest.raises(StepFailed) as failure:
         run("```sh on=node1 timeout=0.2\n# corosync-keygen asks nothing, but this waits\nsleep 5\n```\n")
     assert "exit status 124" in str(failure.value) and "likely cause: The step did not finish within its timeout" in str(failure.value)
+    assert "did not finish within 0.2 s: stopped" in str(failure.value)
+
+
+def test_a_timeout_on_slower_machines_says_how_long_it_really_was() -> None:
+    with pytest.raises(StepFailed) as failure:
+        run("```sh on=node1 timeout=0.2\nsleep 5\n```\n", HostShell(time_scale=4))
+    assert "did not finish within 0.2 s (0.8 s on these slower machines: x4)" in str(failure.value)
 
 
 def test_doc_test_uses_the_name_as_given_and_prints_the_whole_failure(

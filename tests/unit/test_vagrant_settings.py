@@ -39,6 +39,7 @@ def test_further_networks_get_a_nic_each_after_the_management_nic() -> None:
     assert listed["node1"].macs() == ["52:54:00:56:00:10", "52:54:00:57:00:10"]
     assert listed["node1"].macs("cluster") == ["52:54:00:57:00:10"] and listed["node1"].macs("lan") == [listed["node1"].mac]
     assert listed["router"].further == ()
+    assert listed["router"].memory_mib == listed["node1"].memory_mib  # it runs pcsd and corosync-qnetd
     with pytest.raises(HalabError, match="no link on a network called 'storage'"):
         listed["node1"].macs("storage")
 

@@ -102,8 +102,10 @@ def machines(plan: LabPlan) -> list[Machine]:
         for node in plan.nodes
     ]
     router = plan.router
-    listed.append(Machine(router.name, str(router.address.ip), netmask, router_mac(router.address),
-                          ROUTER_MEMORY_MIB, ROUTER_CPUS))
+    # A router that is a node of the lab (a quorum device host) runs pcsd and corosync-qnetd:
+    # sized as a node (on 256 MiB and one vCPU, pcsd's start and `pcs qdevice setup` took over 4 min).
+    memory, cpus = (NODE_MEMORY_MIB, NODE_CPUS) if router.node else (ROUTER_MEMORY_MIB, ROUTER_CPUS)
+    listed.append(Machine(router.name, str(router.address.ip), netmask, router_mac(router.address), memory, cpus))
     return listed
 
 
