@@ -88,6 +88,21 @@ def debian_interfaces(interface: str, address: str, gateway: str, further: Seque
     )
 
 
+def known_names(plan: LabPlan, machine: str) -> list[tuple[str, str]]:
+    """(address, name) of the machines the lab's network names for `machine`, as a school's DNS
+    would: the router knows every machine; a node or host knows the router when it is a machine
+    of its own, and the plan's hosts. The cluster nodes are the lab document's to name.
+
+    >>> known_names(load_plan("fencing"), "node1")
+    [('192.168.56.254', 'router')]
+    """
+    router = plan.router
+    if router.node and machine == router.name:
+        return [(str(m.address.ip), m.name) for m in (*plan.nodes, *plan.hosts)]
+    return [*([(str(router.address.ip), router.name)] if router.node else []),
+            *((str(h.address.ip), h.name) for h in plan.hosts if h.name != machine)]
+
+
 def debian_hosts(machine: str, known: Sequence[tuple[str, str]] = (), domain: str = "") -> str:
     """/etc/hosts as a fresh Debian install leaves it: 127.0.1.1 is the machine's own name, a
     classic lab mistake (the cluster must resolve the nodes to their lab addresses) to fix; with

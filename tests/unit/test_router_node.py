@@ -7,7 +7,7 @@ import pytest
 
 from lab_files import PCS_PLAN as PCS
 from lab_files import write_lab
-from halab.backends.base import debian_hosts
+from halab.backends.base import debian_hosts, known_names
 from halab.errors import HalabError
 from halab.faults import fault_named
 from halab.labdoc.parser import parse_lab_document, parse_text
@@ -55,6 +55,13 @@ def test_every_node_knows_the_router_by_name_and_still_has_debians_127_0_1_1() -
     assert "127.0.1.1\tnode1\n" in hosts and "192.168.56.254\trouter\n" in hosts
     assert debian_hosts("node1") == debian_hosts("node1", [])
     assert "\trouter" not in debian_hosts("node1")
+
+
+def test_every_backend_names_the_same_machines_in_each_machines_hosts() -> None:
+    fencing, pcs = load_plan("fencing"), load_plan("pcs")
+    assert known_names(fencing, "node2") == [("192.168.56.254", "router")]
+    assert known_names(fencing, "router") == [("192.168.56.10", "node1"), ("192.168.56.20", "node2")]
+    assert known_names(pcs, "node1") == []  # a bare router has no name; the nodes are the document's to name
 
 
 def test_stop_qnetd_refuses_a_lab_whose_router_is_a_bare_namespace() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from halab.backends.cables import cut_marker, mark_cut, power_lock, still_cut
-from halab.backends.base import MachineStatus, debian_hosts, debian_interfaces
+from halab.backends.base import MachineStatus, debian_hosts, debian_interfaces, known_names
 from halab.backends.local import aptcache, cgroups, dhcp, idmap, network
 from halab.backends.local.container import Container
 from halab.backends.local.host import host
@@ -214,16 +214,14 @@ class LocalBackend:
         (etc / "apt/apt.conf.d/01proxy").write_text(aptcache.proxy_conf(str(router.address.ip)))
         self._installer_accounts(container.root)
         if self._is_router(container.node):
-            # The lab's gateway knows every machine by name; its interface is the host's to set.
-            known = [(str(n.address.ip), n.name) for n in (*self.plan.nodes, *self.plan.hosts)]
-            (etc / "hosts").write_text(debian_hosts(container.node, known, self.plan.domain))
+            # Its interface is the host's to set.
+            (etc / "hosts").write_text(debian_hosts(container.node, known_names(self.plan, container.node),
+                                                    self.plan.domain))
             (etc / "network/interfaces").write_text(ROUTER_INTERFACES)
             marker.write_text("")
             idmap.shift_new_files(container.upper, container.root, container.uid_shift)
             return
-        known = [*([(str(router.address.ip), router.name)] if router.node else []),
-                 *((str(h.address.ip), h.name) for h in self.plan.hosts if h.name != container.node)]
-        (etc / "hosts").write_text(debian_hosts(container.node, known, self.plan.domain))
+        (etc / "hosts").write_text(debian_hosts(container.node, known_names(self.plan, container.node), self.plan.domain))
         node = self.plan.machine(container.node)
         (etc / "network/interfaces").write_text(debian_interfaces(
             node.interface, str(node.address), str(router.address.ip),

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import vagrant
 
-from halab.backends.base import MachineStatus, debian_hosts
+from halab.backends.base import MachineStatus, debian_hosts, known_names
 from halab.backends.cables import cut_marker, mark_cut, power_lock, still_cut
 from halab.backends.ssh.connection import NodeConnection
 from halab.backends.local.host import host
@@ -305,7 +305,7 @@ class VagrantBackend:
             "/etc/systemd/network/10-halab-lab.link": link_file(machine.mac, interface),
             "/etc/systemd/network/10-halab-lab.network": network_file(machine.mac, prefixed, gateway=gateway,
                                                                       forward=is_router),
-            "/etc/hosts": debian_hosts(name, domain=self.plan.domain),
+            "/etc/hosts": debian_hosts(name, known_names(self.plan, name), domain=self.plan.domain),
         }
         renamed = [(nic, further_interface_name(nic)) for nic in machine.further]
         for index, (nic, interface_name) in enumerate(renamed, start=1):
