@@ -2,19 +2,20 @@
 default parallelism, peak memory of the rebuilt labs, time per submission, and the
 extrapolation to a class of 30.
 
-    .venv/bin/python benchmarks/batch_grading.py [--sizes 6,12] [--archives DIR] [--parallel N]
+    .venv/bin/python benchmarks/batch_grading.py [--sizes 6,12] [--archives DIR] [--parallel N] [--with-faults]
 
 The class is made of the three variants in turn, copied from one archive of each: collected
 from labs brought up here (subbpcs, subbcrm, subbhb) unless --archives holds pcs.tar.gz,
-crmsh.tar.gz and heartbeat.tar.gz. Rubrics: each variant's own without its fault items (the
-fault matrix adds its own minutes per student, measured by lab_timing.py). Rebuilt labs are
-called subb1, subb2...
+crmsh.tar.gz and heartbeat.tar.gz. Rubrics: each variant's own without its fault items, or with
+--with-faults each variant's whole rubric (its fault matrix and scenarios, as a teacher grades by
+default). Rebuilt labs are called subb1, subb2...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -91,14 +92,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="6,12")
     parser.add_argument("--archives", type=Path, help="a folder with pcs.tar.gz, crmsh.tar.gz, heartbeat.tar.gz")
     parser.add_argument("--parallel", type=int, help="default: halab's own default")
+    parser.add_argument("--with-faults", action="store_true", help="each variant's whole rubric, fault matrix included")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         sources = archives(args.archives, work)
-        rubrics = {variant: config_rubric(variant, work) for variant in VARIANTS}
+        rubrics = {variant: load_plan(variant).folder / "rubric.yaml" if args.with_faults else config_rubric(variant, work)
+                   for variant in VARIANTS}
         parallel = args.parallel or default_parallelism(list(VARIANTS))
-        print(f"{len(__import__('os').sched_getaffinity(0))} cores, {_available_mib():.0f} MiB available: "
-              f"{parallel} labs at once")
+        print(f"{len(os.sched_getaffinity(0))} cores, {_available_mib():.0f} MiB available: {parallel} labs at once; "
+              f"rubrics {'with' if args.with_faults else 'without'} the fault matrix")
         for size in (int(s) for s in args.sizes.split(",")):
             sampler = MemorySampler()
             sampler.start()

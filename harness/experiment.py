@@ -28,6 +28,7 @@ READY_S = 30.0
 # with that reason, not waited for.
 WHOLE_AGAIN_S = 60.0
 RECOVERY_S = 90.0
+SETTLE_AFTER_HEAL_S = 30.0  # what the cluster decides once whole again (a failback) is done within this
 NOT_TESTED = "not-tested"
 FENCE_BLOCKED = "fence-blocked"  # nobody served until the fault was healed, then another node did
 
@@ -156,7 +157,7 @@ def measure_fault(
     try:
         wait_healthy(backend, stack, patience_s(backend, WHOLE_AGAIN_S))
         recovered = time.monotonic()
-        time.sleep(SETTLE_S * 2)
+        stack.settle(backend, patience_s(backend, SETTLE_AFTER_HEAL_S))
         wait_served(prober, max(0.0, healed + patience_s(backend, RECOVERY_S) - time.monotonic()))
     except WaitTimeout as error:
         recovered = time.monotonic()

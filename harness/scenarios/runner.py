@@ -290,7 +290,7 @@ class _Run:
                 break
             time.sleep(POLL_S)
         if step.action != "wait":
-            self._idle(max(5.0, deadline - time.monotonic()))
+            self.stack.settle(self.backend, max(5.0, deadline - time.monotonic()))
             self._observe(step)
         if self.last.where(self.unit) and step.expect.serves is not False:
             try:
@@ -318,13 +318,6 @@ class _Run:
                 return not any(c for _, r, c in now.fail_counts if r == self.service) or not step.expect.fail_count
             return waited
         return True
-
-    def _idle(self, timeout_s: float) -> None:
-        """Until Pacemaker has no transition in progress (crm_resource --wait), bounded."""
-        seconds = max(1, int(min(timeout_s, 120)))
-        node = next((n for n in self.backend.plan.node_names if n not in self.stopped), None)
-        if node:
-            self.backend.run(node, ["crm_resource", "--wait", f"--timeout={seconds}s"], timeout=seconds + 10)
 
     def _problems(self, expect: Expect, after: Snapshot, downtime: float | None, served: bool) -> tuple[str, ...]:
         problems = []

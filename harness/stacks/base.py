@@ -68,3 +68,8 @@ class Stack(Protocol):
     def fences_since(self, backend: Backend, fault_at: float) -> tuple[str, ...]:
         """Who fenced whom since `fault_at` (wall clock), in words; () when the stack cannot fence."""
         ...
+
+    def settle(self, backend: Backend, timeout_s: float) -> None:
+        """Until the cluster has done what it decided on what it last saw (a failback, a probe, a
+        restart), at most `timeout_s`: what that cost clients is then on the probe's record."""
+        ...

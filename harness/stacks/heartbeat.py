@@ -22,6 +22,7 @@ HARESOURCES = "/etc/ha.d/haresources"
 SERVICE_UNIT = "apache2"  # what haresources starts, through /etc/init.d/apache2
 REJOIN_TIMEOUT_S = 150.0
 REJOIN_STEADY_S = 5.0  # healthy this long: no restart left to come
+HANDOVER_START_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,11 @@ class HeartbeatStack:
 
     def restore_steps(self, before: ResourceState, now: ResourceState) -> tuple[RestoreStep, ...]:
         return heartbeat_restore(before, now)
+
+    def settle(self, backend: Backend, timeout_s: float) -> None:
+        """Heartbeat has no transition engine to ask: a failback its auto_failback sets off once
+        both nodes are up begins within HANDOVER_START_S, and its view then says "transition"."""
+        time.sleep(min(HANDOVER_START_S, timeout_s))
 
     def fences_since(self, backend: Backend, fault_at: float) -> tuple[str, ...]:
         return ()  # haresources clusters here have no STONITH device

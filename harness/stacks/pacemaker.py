@@ -15,6 +15,8 @@ from halab.stacks.cmap import parse_cmapctl
 from halab.stacks.crm_mon import parse_crm_mon
 from halab.stacks.state import ResourceState, RestoreStep, pacemaker_restore, pacemaker_state
 
+SETTLE_LIMIT_S = 120.0
+CRM_EX_TIMEOUT = 124  # crm_resource --wait: still busy when its --timeout ran out
 VIP_AGENT = "ocf:heartbeat:IPaddr2"
 SERVICE_AGENT = "ocf:heartbeat:apache"
 
@@ -98,6 +100,16 @@ class PacemakerStack:
         from halab.stacks.fencing import fences_since  # fencing builds on this module's parsers
 
         return tuple(e.told_after(fault_at) for e in fences_since(backend, fault_at))
+
+    def settle(self, backend: Backend, timeout_s: float) -> None:
+        """Pacemaker says it: `crm_resource --wait` returns once no action is pending, on the
+        first node whose Pacemaker answers (one where it is stopped refuses at once)."""
+        seconds = max(1, int(min(timeout_s, SETTLE_LIMIT_S)))
+        for node in backend.plan.node_names:
+            if backend.is_running(node):
+                done = backend.run(node, ["crm_resource", "--wait", f"--timeout={seconds}s"], timeout=seconds + 10)
+                if done.exit_status in (0, CRM_EX_TIMEOUT):
+                    return
 
     def ask(self, backend: Backend, argv: list[str]) -> CommandResult:
         """Run a cluster-wide command (crm_mon, cibadmin, crm_simulate) on the first node that answers."""
