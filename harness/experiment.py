@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from halab.backends import Backend
+from halab.backends import Backend, run_if_up
 from halab.faults import Fault, FaultJournal, applied
 from halab.faults.base import MEMBERSHIP
 from halab.plan import LabPlan
@@ -121,10 +121,9 @@ def vip_holders(backend: Backend, plan: LabPlan) -> tuple[str, ...]:
     """Which nodes have the VIP configured right now (more than one: split brain)."""
     holders = []
     for node in plan.node_names:
-        if backend.is_running(node):
-            shown = backend.run(node, ["ip", "-o", "-4", "addr", "show"], timeout=10)
-            if f" {plan.vip}/" in shown.stdout:
-                holders.append(node)
+        shown = run_if_up(backend, node, ["ip", "-o", "-4", "addr", "show"], timeout=10)
+        if shown is not None and f" {plan.vip}/" in shown.stdout:
+            holders.append(node)
     return tuple(holders)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Mapping
 
-from halab.backends.base import Backend, MachineStatus, copy_text
+from halab.backends.base import Backend, MachineStatus, copy_text, run_if_up
 from halab.errors import HalabError
 from halab.plan import LabPlan
 
@@ -15,7 +15,7 @@ REGISTRY = {
     "vagrant": "halab.backends.vagrant.backend:VagrantBackend",
 }
 
-__all__ = ["Backend", "MachineStatus", "copy_text", "open_backend"]
+__all__ = ["Backend", "MachineStatus", "copy_text", "open_backend", "run_if_up"]
 
 
 def open_backend(kind: str, plan: LabPlan, lab: str, options: Mapping[str, str] | None = None) -> Backend:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from halab.command import DEFAULT_TIMEOUT_S, CommandResult
+from halab.errors import HalabError
 from halab.plan import LabPlan
 
 
@@ -59,6 +60,18 @@ class Backend(Protocol):
         ...
 
 
+def run_if_up(backend: Backend, node: str, argv: Sequence[str], *, timeout: float) -> CommandResult | None:
+    """`argv` on `node` if it is powered on and answers; None if it is off, or on but not
+    answering yet (a VM booting again after a fence, its SSH not up: the cluster sees it as
+    down too). For looks at the whole cluster, which go on with the nodes that answer."""
+    if not backend.is_running(node):
+        return None
+    try:
+        return backend.run(node, argv, timeout=timeout)
+    except HalabError:
+        return None
+
+
 def copy_text(backend: Backend, node: str, content: str, path: str, mode: str = "0644") -> CommandResult:
     """Write a file on a node through the backend's command channel (works on every backend).
     The caller decides what a failure means (`.check()` to raise)."""
@@ -93,8 +106,8 @@ def known_names(plan: LabPlan, machine: str) -> list[tuple[str, str]]:
     would: the router knows every machine; a node or host knows the router when it is a machine
     of its own, and the plan's hosts. The cluster nodes are the lab document's to name.
 
-    >>> known_names(load_plan("fencing"), "node1")
-    [('192.168.56.254', 'router')]
+    For the fencing lab (its router a machine): node1 knows [('192.168.56.254', 'router')],
+    the router knows node1 and node2.
     """
     router = plan.router
     if router.node and machine == router.name:

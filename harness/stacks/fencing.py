@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from halab.backends import Backend
+from halab.backends import Backend, run_if_up
 from halab.errors import HalabError
 from halab.stacks.cib import Cib, Primitive
 from halab.stacks.pacemaker import parse_duration
@@ -62,10 +62,9 @@ def fence_history(backend: Backend) -> tuple[FenceEvent, ...]:
     some time after it rejoins, and a node that was down holds none of its own."""
     events: set[FenceEvent] = set()
     for node in backend.plan.node_names:
-        if backend.is_running(node):
-            result = backend.run(node, list(HISTORY_COMMAND), timeout=30)
-            if result.succeeded:
-                events.update(parse_stonith_history(result.stdout))
+        result = run_if_up(backend, node, HISTORY_COMMAND, timeout=30)
+        if result is not None and result.succeeded:
+            events.update(parse_stonith_history(result.stdout))
     return tuple(sorted(events, key=lambda e: e.epoch or float("inf")))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from halab.backends import Backend
+from halab.backends import Backend, run_if_up
 from halab.command import CommandResult
 from halab.errors import HalabError
 from halab.stacks.base import ClusterView, Timing
@@ -106,10 +106,9 @@ class PacemakerStack:
         first node whose Pacemaker answers (one where it is stopped refuses at once)."""
         seconds = max(1, int(min(timeout_s, SETTLE_LIMIT_S)))
         for node in backend.plan.node_names:
-            if backend.is_running(node):
-                done = backend.run(node, ["crm_resource", "--wait", f"--timeout={seconds}s"], timeout=seconds + 10)
-                if done.exit_status in (0, CRM_EX_TIMEOUT):
-                    return
+            done = run_if_up(backend, node, ["crm_resource", "--wait", f"--timeout={seconds}s"], timeout=seconds + 10)
+            if done is not None and done.exit_status in (0, CRM_EX_TIMEOUT):
+                return
 
     def ask(self, backend: Backend, argv: list[str]) -> CommandResult:
         """Run a cluster-wide command (crm_mon, cibadmin, crm_simulate) on the first node that answers."""
@@ -119,10 +118,10 @@ class PacemakerStack:
         """Ask the first node that answers: any member sees the same CIB."""
         errors = []
         for node in backend.plan.node_names:
-            if not backend.is_running(node):
-                errors.append(f"{node}: powered off")
+            result = run_if_up(backend, node, argv, timeout=30)
+            if result is None:
+                errors.append(f"{node}: powered off or not answering")
                 continue
-            result = backend.run(node, argv, timeout=30)
             if result.succeeded:
                 return result
             errors.append(f"{node}: {(result.stdout + result.stderr).strip()[:300]}")

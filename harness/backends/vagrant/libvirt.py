@@ -58,11 +58,8 @@ def pool_directory() -> Path:
 def namespace_address(plan: LabPlan, subnet: IPv4Network) -> IPv4Interface:
     """The lab namespace's address on a further network: vagrant-libvirt attaches a VM with a
     static address only to a network that has one. The highest address the plan leaves free;
-    nothing in the namespace routes, so it only lets the bridge be named by its subnet.
-
-    >>> namespace_address(load_plan("fencing"), IPv4Network("192.168.57.0/24"))
-    IPv4Interface('192.168.57.254/24')
-    """
+    nothing in the namespace routes, so it only lets the bridge be named by its subnet (the
+    fencing lab's cluster network: 192.168.57.254/24)."""
     used = plan.lab_addresses()
     free = next(address for address in reversed(list(subnet.hosts())) if address not in used)
     return IPv4Interface(f"{free}/{subnet.prefixlen}")
