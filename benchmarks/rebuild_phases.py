@@ -3,7 +3,7 @@ way `halab grade FOLDER` does it for every archive of a class.
 
     .venv/bin/python benchmarks/rebuild_phases.py [--variants pcs] [--runs 3]
 
-For each variant: a lab is brought up from its document under its own name (rbsrc-<variant>)
+For each variant: a lab is brought up from its document under its own name (rbsrc + its first three letters)
 and collected into an archive; then, --runs times, that archive is rebuilt as lab rbphase and
 graded with the variant's rubric without its fault items (batch_grading.py's), and the time of
 each phase is printed: the nodes' boot, the student's files and units put back, the stack
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     for variant in args.variants.split(","):
-        with lab_up(load_plan(variant), f"rbsrc-{variant}") as up:
+        with lab_up(load_plan(variant), f"rbsrc{variant[:3]}") as up:
             submission = collect_lab(up.backend, f"bench-{variant}")
         with tempfile.TemporaryDirectory() as tmp:
             rubric = config_rubric(variant, Path(tmp))
