@@ -206,6 +206,14 @@ class LabPlan:
         )
 
 
+def chosen_networks(machine: str, networks: list[str], on: str | None) -> list[str]:
+    """Of the networks a machine is cabled to, network `on` (None: all of them): which cables a
+    cut or a heal acts on, on every backend."""
+    if on is not None and on not in networks:
+        raise HalabError(f"{machine} has no link on a network called {on!r}", fix=f"its networks: {', '.join(networks)}")
+    return networks if on is None else [on]
+
+
 def available_labs() -> list[str]:
     return sorted(p.parent.name for p in labs_dir().glob("*/plan.toml"))
 

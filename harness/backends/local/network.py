@@ -22,7 +22,7 @@ from halab.backends.local.container import host_namespaces
 from halab.backends.local.host import host
 from halab.backends.netns import NETNS_DIR, add_namespace, lab_namespace, namespace_exists
 from halab.errors import HalabError
-from halab.plan import PRIMARY_NETWORK, LabPlan
+from halab.plan import PRIMARY_NETWORK, LabPlan, chosen_networks
 
 BRIDGE = "lan"
 BMC = "bmc"  # the machine holding the virtual BMCs' addresses
@@ -171,11 +171,7 @@ def is_cut(plan: LabPlan, lab: str, machine: str) -> bool:
 
 
 def _chosen(plan: LabPlan, machine: str, network: str | None) -> list[str]:
-    networks = networks_of(plan, machine)
-    if network is not None and network not in networks:
-        raise HalabError(f"{machine} has no link on a network called {network!r}",
-                         fix=f"its networks: {', '.join(networks)}")
-    return networks if network is None else [network]
+    return chosen_networks(machine, networks_of(plan, machine), network)
 
 
 def remove_all(plan: LabPlan, lab: str) -> None:

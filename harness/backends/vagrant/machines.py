@@ -14,8 +14,7 @@ import sys
 from dataclasses import asdict, dataclass
 from ipaddress import IPv4Interface
 
-from halab.errors import HalabError
-from halab.plan import PRIMARY_NETWORK, LabPlan, load_plan
+from halab.plan import PRIMARY_NETWORK, LabPlan, chosen_networks, load_plan
 
 # A pcs node runs corosync, pacemaker, pcsd (heavy) and Apache; the router only forwards. Two
 # vCPUs per node: with multi-threaded emulation a busy node uses both host cores while the
@@ -64,15 +63,8 @@ class Machine:
 
     def macs(self, on: str | None = None) -> list[str]:
         """The MACs of the machine's NICs on network `on` (None: every NIC it has)."""
-        if on is None:
-            return [self.mac, *(nic.mac for nic in self.further)]
-        if on == PRIMARY_NETWORK:
-            return [self.mac]
-        chosen = [nic.mac for nic in self.further if nic.network == on]
-        if not chosen:
-            networks = ", ".join([PRIMARY_NETWORK, *(nic.network for nic in self.further)])
-            raise HalabError(f"{self.name} has no link on a network called {on!r}", fix=f"its networks: {networks}")
-        return chosen
+        by_network = {PRIMARY_NETWORK: self.mac, **{nic.network: nic.mac for nic in self.further}}
+        return [by_network[network] for network in chosen_networks(self.name, list(by_network), on)]
 
 
 def further_interface_name(nic: FurtherNic) -> str:
