@@ -25,6 +25,7 @@ from halab.progress import detail, say
 from halab.report import fault_table, write_record
 from halab.report.junit import DocumentOutcome, write_junit
 from halab.stacks import stack_for
+from halab.stacks.first_election import FirstElection
 
 VIP_TIMEOUT_S = 120.0
 
@@ -110,7 +111,11 @@ def provision_lab(backend: Backend, path: Path) -> tuple[StepResult, ...]:
         say(f"  step {outcome.step.number} on {outcome.node}: {verdict} in {outcome.result.duration_s:.1f} s "
             f"({outcome.step.heading}){note}")
 
-    return run_document(document, backend, LabObserver(backend), on_step=show)
+    election = FirstElection(backend)
+    try:
+        return run_document(document, backend, LabObserver(backend), on_step=show, between_steps=election.after_step)
+    finally:
+        election.finish()
 
 
 def tear_down(name: str) -> None:

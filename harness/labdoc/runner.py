@@ -85,9 +85,11 @@ def run_document(
     observer: Observer,
     *,
     on_step: Callable[[StepResult], None] = lambda _: None,
+    between_steps: Callable[[], object] = lambda: None,
 ) -> tuple[StepResult, ...]:
     """A step for several nodes runs on all of them at once, as a person with one terminal per
-    node would; its results are kept in node order. Every result is masked (halab.masking) before
+    node would; its results are kept in node order; `between_steps` runs after each step that
+    passed, before the next. Every result is masked (halab.masking) before
     anyone sees it: the console, the record, JUnit and the failure's message."""
     history: list[StepResult] = []
     secrets = secrets_of_document(document)
@@ -111,6 +113,7 @@ def run_document(
             failed = [outcome for outcome in outcomes if not outcome.passed]
             if failed:
                 raise StepFailed(failed[0], tuple(history))
+            between_steps()
     return tuple(history)
 
 

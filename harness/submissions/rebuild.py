@@ -27,6 +27,7 @@ from halab.plan import LabPlan, NodePlan, load_plan
 from halab.probe.fetch import fetch
 from halab.scenarios.load import scenarios_file
 from halab.stacks.cib import parse_cib
+from halab.stacks.first_election import FirstElection
 from halab.submissions.submission import AUTHKEYS, COROSYNC_AUTHKEY, FILES, Interface, NodeEvidence, Submission
 from halab.wait import wait_until
 
@@ -252,6 +253,8 @@ def rebuild(backend: Backend, submission: Submission) -> Rebuilt:
     phase("files and units put back")
     started = {node.name: [u.unit for u in node.units if u.unit not in NEVER_STARTED
                            and (u.active == "active" or u.enabled == "enabled")] for node in submission.nodes}
+    election = FirstElection(backend)  # the student's CIB replaces its seed
+    election.after_step()
     for node, units in started.items():
         if units:
             result = backend.run(node, ["systemctl", "start", *units], timeout=120)
@@ -260,6 +263,7 @@ def rebuild(backend: Backend, submission: Submission) -> Rebuilt:
     phase("the stack started")
     if backend.plan.stack == "pacemaker":
         notes += _load_cib(backend, submission, started, phase)
+    election.finish()
     try:
         wait_until(lambda: fetch(backend.plan.vip_url, backend.client_netns()), lambda page: True,
                    what=f"the VIP {backend.plan.vip} to serve", timeout_s=VIP_TIMEOUT_S, interval_s=2)

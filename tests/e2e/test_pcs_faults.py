@@ -8,6 +8,7 @@ from halab.backends import Backend
 from halab.plan import load_plan
 from halab.run import expected_faults, run_faults
 from halab.stacks import stack_for
+from halab.stacks.first_election import SEED_SET
 
 pytestmark = pytest.mark.e2e
 
@@ -20,6 +21,9 @@ def test_the_document_brought_the_cluster_up(pcs_lab: Backend) -> None:
     assert enabled.stdout.strip() == "disabled"
     corosync = pcs_lab.run("node2", ["cat", "/etc/corosync/corosync.conf"]).check().stdout
     assert "crypto_cipher: aes256" in corosync and "two_node: 1" in corosync
+    # halab's short first election left nothing in the CIB the checks read
+    cib = pcs_lab.run("node1", ["cibadmin", "--query"]).check().stdout
+    assert SEED_SET not in cib and 'name="dc-deadtime"' not in cib
 
 
 @pytest.mark.parametrize("fault", expected_faults(load_plan("pcs")))
