@@ -30,7 +30,7 @@ from halab.plan import load_plan
 from halab.run import lab_up
 from halab.submissions import collect_lab, default_parallelism, find_archives, grade_batch, write_submission
 from halab.submissions.archive import read_archive, write_archive
-from halab.submissions.batch import _available_mib
+from halab.submissions.batch import Outcome, _available_mib
 
 VARIANTS = {"pcs": "subbpcs", "crmsh": "subbcrm", "heartbeat": "subbhb"}
 PREFIX = "subb"
@@ -118,6 +118,20 @@ def main() -> None:
                   f"(median {statistics.median(each):.0f}); peak PSS of the rebuilt labs {sampler.peak_mib:.0f} MiB; "
                   f"biggest node: " + ", ".join(f"{v} {m:.0f} MiB" for v, m in sorted(sampler.node_mib.items()))
                   + f"; a class of 30 at this rate: {wall / size * 30 / 60:.1f} min")
+            print_grades(outcomes)
+
+
+def print_grades(outcomes: list[Outcome]) -> None:
+    """Each student's grade and what it lost: every copy of a variant is the same submission, so
+    any difference between them is the machine's doing (contention), not the student's."""
+    for outcome in sorted(outcomes, key=lambda o: o.student):
+        if outcome.run is None:
+            print(f"  {outcome.student} {outcome.variant}: {outcome.state} ({outcome.reason})")
+            continue
+        grade = outcome.run.grade
+        lost = ", ".join(f"{s.item.id} ({s.state})" for s in grade.items if s.lost)
+        print(f"  {outcome.student} {outcome.variant}: {grade.awarded:g}/{grade.total:g} in {outcome.duration_s:.0f} s"
+              + (f"; lost: {lost}" if lost else ""))
 
 
 if __name__ == "__main__":

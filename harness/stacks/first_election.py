@@ -17,6 +17,10 @@ from halab.wait import wait_until
 
 SEED_SET = "halab-first-election"
 SEED_DEADTIME = "2s"
+# In the CIB once a coordinator is elected and has written its own properties (dc-version with
+# them): asked of the CIB manager, which answers from its start (crmadmin -D can block for as
+# long as the controller is starting).
+COORDINATOR_XPATH = "//nvpair[@name='dc-version']"
 RUNS, HOLDS = 0, 10  # what STEP_SCRIPT says of a node (any other status: neither, or not yet)
 # A node-side script, run between steps. Where Pacemaker runs: take the set out once the
 # coordinator has written its own properties (at once with `now`), then say RUNS. Where it does
@@ -30,7 +34,7 @@ if systemctl is-active --quiet pacemaker; then
   cibadmin --query --xpath "//cluster_property_set[@id='{SEED_SET}']" >/dev/null 2>&1; rc=$?
   [ $rc = 105 ] && exit {RUNS}
   [ $rc = 0 ] || exit 4
-  [ "$1" = now ] || cibadmin --query --xpath "//nvpair[@name='dc-version']" >/dev/null 2>&1 || exit 4
+  [ "$1" = now ] || cibadmin --query --xpath "{COORDINATOR_XPATH}" >/dev/null 2>&1 || exit 4
   cibadmin --delete --xml-text "$set_xml" && exit {RUNS}
   exit 4
 fi

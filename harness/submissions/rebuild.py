@@ -27,7 +27,7 @@ from halab.plan import LabPlan, NodePlan, load_plan
 from halab.probe.fetch import fetch
 from halab.scenarios.load import scenarios_file
 from halab.stacks.cib import parse_cib
-from halab.stacks.first_election import FirstElection
+from halab.stacks.first_election import COORDINATOR_XPATH, FirstElection
 from halab.submissions.submission import AUTHKEYS, COROSYNC_AUTHKEY, FILES, Interface, NodeEvidence, Submission
 from halab.wait import wait_until
 
@@ -266,7 +266,7 @@ def rebuild(backend: Backend, submission: Submission) -> Rebuilt:
     election.finish()
     try:
         wait_until(lambda: fetch(backend.plan.vip_url, backend.client_netns()), lambda page: True,
-                   what=f"the VIP {backend.plan.vip} to serve", timeout_s=VIP_TIMEOUT_S, interval_s=2)
+                   what=f"the VIP {backend.plan.vip} to serve", timeout_s=VIP_TIMEOUT_S, interval_s=0.5)
         served = True
     except HalabError:
         notes.append(f"the VIP {backend.plan.vip} did not serve within {VIP_TIMEOUT_S:.0f} s of the rebuild")
@@ -311,8 +311,9 @@ def _load_cib(backend: Backend, submission: Submission, started: dict[str, list[
         return ["no CIB loaded: " + ("the archive holds none" if source is None else "Pacemaker runs on no node")]
     notes = []
     try:
-        wait_until(lambda: backend.run(target, ["crmadmin", "-D", "-t", "5000"], timeout=20), lambda r: r.succeeded,
-                   what=f"Pacemaker on {target} to elect its DC", timeout_s=DC_TIMEOUT_S, interval_s=2)
+        wait_until(lambda: backend.run(target, ["cibadmin", "--query", "--xpath", COORDINATOR_XPATH], timeout=10),
+                   lambda r: r.succeeded, what=f"Pacemaker on {target} to elect its DC", timeout_s=DC_TIMEOUT_S,
+                   interval_s=1)
     except HalabError as error:
         notes.append(f"Pacemaker elected no DC: {error.what}")
     phase("Pacemaker's election")
