@@ -10,6 +10,7 @@ case as pytest writes them): junit-xml has no properties on a test case.
 from __future__ import annotations
 
 import io
+import re
 import socket
 import time
 
@@ -17,6 +18,15 @@ from junitparser import Error, Failure, Skipped
 from junitparser.xunit2 import JUnitXml, TestCase, TestSuite
 
 from halab.report.view import CheckView, Occasion, StudentView
+
+# What XML 1.0 cannot hold (a command's output may carry a NUL or a terminal's escapes): lxml
+# refuses it, so it is shown as U+FFFD instead.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` with every character XML cannot hold replaced."""
+    return NOT_XML.sub("\ufffd", text)
 
 
 def junit_report(view: StudentView, occasion: Occasion) -> str:
@@ -28,7 +38,7 @@ def junit_report(view: StudentView, occasion: Occasion) -> str:
                         ("rubric_sha256", h.rubric_sha256), ("halab_version", h.halab_version), ("backend", h.backend),
                         ("grade", h.summary), ("awarded", f"{h.awarded:g}"), ("total", f"{h.total:g}"),
                         ("provisional", str(h.provisional).lower())):
-        suite.add_property(name, value)
+        suite.add_property(name, xml_text(value))
     for check in view.checks:
         suite.add_testcase(_case(check, h.variant))
     xml = JUnitXml("halab grading")
@@ -44,11 +54,11 @@ def _case(check: CheckView, variant: str) -> TestCase:
     case = TestCase(check.id, classname=f"{variant}.{check.family}", time=round(check.duration_s, 3))
     for name, value in (("title", check.title), ("state", check.state), ("points", f"{check.points:g}"),
                         ("awarded", f"{check.awarded:g}"), ("lost", f"{check.lost:g}")):
-        case.add_property(name, value)
-    what = check.note or check.message
-    lines = [line for line in (what, check.message if check.message != what else "",
-                               f"seen: {check.evidence}" if check.evidence else "",
-                               f"fix: {check.fix}" if check.fix else "") if line]
+        case.add_property(name, xml_text(value))
+    what = xml_text(check.note or check.message)
+    lines = [xml_text(line) for line in (what, check.message if check.message != what else "",
+                                         f"seen: {check.evidence}" if check.evidence else "",
+                                         f"fix: {check.fix}" if check.fix else "") if line]
     if check.state == "failed":
         result: Failure | Error | Skipped = Failure("; ".join(lines), "failed")
         result.text = "\n".join(lines)
@@ -64,5 +74,5 @@ def _case(check: CheckView, variant: str) -> TestCase:
         s = check.story
         out += [s.words, f"downtime {s.downtime}; budget {s.budget} ({s.budget_source})",
                 f"served before {s.served[0]}, during {s.served[1]}, after {s.served[2]}"]
-    case.system_out = "\n".join(out)
+    case.system_out = xml_text("\n".join(out))
     return case

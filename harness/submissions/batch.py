@@ -8,12 +8,14 @@ summary.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -190,6 +192,7 @@ def grade_batch(
             record(outcome, chosen_rubrics[outcome.variant])
     valid = [(path, s) for path, s in valid if earlier.get(path) is None]
     workers = parallel or default_parallelism([s.variant for _, s in valid])
+    rebuilds = threading.BoundedSemaphore(len(os.sched_getaffinity(0)))  # clusters starting at once: one per core
     names = _LabNames(name_prefix)
     say(f"grading {len(valid)} submissions, {workers} at once ({len(refused)} refused"
         + (f", {len(finished) - len(refused)} kept from an earlier run)" if resume else ")"))
@@ -209,7 +212,7 @@ def grade_batch(
         name = names.take()
         progress.event(outcome, f"rebuilding the {submission.variant} lab as {name}", started=True)
         try:
-            outcome.run, outcome.notes = (grade_one or grade_submission)(submission, name, rubric)
+            outcome.run, outcome.notes = (grade_one or partial(grade_submission, gate=rebuilds))(submission, name, rubric)
             outcome.state = GRADED
         except HalabError as error:
             outcome.reason = str(error)
@@ -228,8 +231,12 @@ def grade_batch(
     return sorted(finished, key=lambda o: (o.student, o.archive.name))
 
 
-def grade_submission(submission: Submission, name: str, rubric: Path) -> tuple[GradingRun, tuple[str, ...]]:
-    """Rebuild one student's cluster as lab `name`, grade it, and remove it whatever happens."""
+def grade_submission(submission: Submission, name: str, rubric: Path, gate: threading.Semaphore | None = None,
+                     ) -> tuple[GradingRun, tuple[str, ...]]:
+    """Rebuild one student's cluster as lab `name`, grade it, and remove it whatever happens.
+    Holding `gate` while booting and rebuilding: starting a cluster is what loads the CPU, and a
+    batch starting many at once starves the clusters already being graded (a node lost from
+    the membership for want of CPU would be graded as the student's fault)."""
     from halab.run import bring_up, tear_down
 
     folder = state_root() / "rebuilt" / name  # the plan lives as long as the lab
@@ -240,10 +247,12 @@ def grade_submission(submission: Submission, name: str, rubric: Path) -> tuple[G
         raise HalabError(f"lab {name} is already up or was left behind", fix=f"halab down --name {name}; rm -r {folder}")
     try:
         plan = write_plan(rebuild_plan, variant, folder)
-        up = bring_up(plan, name, provision=False)
+        with gate or contextlib.nullcontext():
+            up = bring_up(plan, name, provision=False)
         limits: tuple[str, ...] = ()
         try:
-            rebuilt = rebuild(up.backend, submission)
+            with gate or contextlib.nullcontext():
+                rebuilt = rebuild(up.backend, submission)
             run = grade_lab(name, rubric, include_hidden=True)
         except HalabError as error:
             limits = _limits_hit(up.backend, plan)  # often why it broke: said in the same line

@@ -184,3 +184,14 @@ def test_every_report_is_written(tmp_path: Path) -> None:
     paths = write_grade_reports(tmp_path, "alice.martin", no_recovery_run())
     assert all(path.exists() and path.stat().st_size > 100 for path in paths.values())
     assert paths["html"].name == "alice.martin-pcs.html"
+
+
+def test_junit_holds_evidence_with_control_characters(tmp_path: Path) -> None:
+    # a command's output can carry a terminal's escapes or a NUL: the report is still written
+    run = with_failures()
+    noisy = dataclasses.replace(next(r for r in run.results if r.id == "apache-disabled-at-boot"), evidence="\x1b[1mfailed\x1b[0m\x00 (pcsd)", message="not\x07ok")
+    results = tuple(noisy if r.id == noisy.id else r for r in run.results)
+    graded = dataclasses.replace(run, results=results, grade=score(run.rubric, results))
+    path = write_grade_reports(tmp_path, "noisy", graded)["junit"]
+    failure = {case.name: case for case in next(iter(JUnitXml.fromfile(str(path))))}["apache-disabled-at-boot"].result[0]
+    assert "\ufffd[1mfailed\ufffd[0m\ufffd (pcsd)" in failure.message and "not\ufffdok" in failure.message
