@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 from lab_timing import pss_mib
 
+from halab import interrupt
 from halab.lab import running_labs
 from halab.plan import load_plan
 from halab.run import lab_up
@@ -94,6 +95,7 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, help="default: halab's own default")
     parser.add_argument("--with-faults", action="store_true", help="each variant's whole rubric, fault matrix included")
     args = parser.parse_args()
+    interrupt.install()  # Ctrl-C removes the rebuilt labs, as `halab grade` does
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         sources = archives(args.archives, work)

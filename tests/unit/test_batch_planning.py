@@ -33,11 +33,11 @@ def load(path: Path) -> Submission:
 
 
 def test_parallelism_follows_cores_then_memory() -> None:
-    assert default_parallelism(["pcs"], cores=2, available_mib=20_000) == 3
-    assert default_parallelism(["pcs"], cores=1, available_mib=20_000) == 1
+    assert default_parallelism(["pcs"], cores=2, available_mib=20_000) == 8
+    assert default_parallelism(["pcs"], cores=1, available_mib=20_000) == 4
     assert default_parallelism(["pcs"], cores=64, available_mib=20_000) == 8
-    assert default_parallelism(["pcs", "heartbeat"], cores=8, available_mib=1024 + 2 * 330 + 100) == 2
-    assert default_parallelism(["heartbeat"], cores=8, available_mib=1024 + 2 * 50 + 10) == 2
+    assert default_parallelism(["pcs", "heartbeat"], cores=8, available_mib=1024 + 2 * 620 + 100) == 2
+    assert default_parallelism(["heartbeat"], cores=8, available_mib=1024 + 2 * 60 + 10) == 2
     assert default_parallelism(["pcs"], cores=8, available_mib=500) == 1
 
 
