@@ -21,30 +21,33 @@ SEED_DEADTIME = "2s"
 # them): asked of the CIB manager, which answers from its start (crmadmin -D can block for as
 # long as the controller is starting).
 COORDINATOR_XPATH = "//nvpair[@name='dc-version']"
-RUNS, HOLDS = 0, 10  # what STEP_SCRIPT says of a node (any other status: neither, or not yet)
-# A node-side script, run between steps. Where Pacemaker runs: take the set out once the
-# coordinator has written its own properties (at once with `now`), then say RUNS. Where it does
-# not: say HOLDS if the CIB on disk holds the set, seeding it first on a fresh Pacemaker node
-# (Pacemaker installed, corosync.conf written, no CIB yet); with `now`, take it out of the file
-# (Pacemaker reads a CIB without a signature file as it is).
+CLEAR, NOT_FRESH, HOLDS = 0, 3, 10  # what STEP_SCRIPT says of a node (any other status: not yet)
+# A node-side script; its argument says when it runs: `step` (between steps), `finish` (the
+# document is over, or a rebuild started what it starts), `now` (no more waiting).
+# - Where Pacemaker runs: take the set out once the coordinator has written its own properties
+#   (at once with `now`); CLEAR once it is out.
+# - Where it does not and the CIB on disk holds the set: HOLDS between steps (the start is to
+#   come); else take it out of the file (Pacemaker reads a CIB without a signature file as it is).
+# - Else, between steps only, seed a fresh Pacemaker node (Pacemaker installed, corosync.conf
+#   written, no CIB yet): HOLDS; NOT_FRESH otherwise.
 STEP_SCRIPT = f"""
 cib=/var/lib/pacemaker/cib/cib.xml
 set_xml='<cluster_property_set id="{SEED_SET}"/>'
 if systemctl is-active --quiet pacemaker; then
   cibadmin --query --xpath "//cluster_property_set[@id='{SEED_SET}']" >/dev/null 2>&1; rc=$?
-  [ $rc = 105 ] && exit {RUNS}
+  [ $rc = 105 ] && exit {CLEAR}
   [ $rc = 0 ] || exit 4
   [ "$1" = now ] || cibadmin --query --xpath "{COORDINATOR_XPATH}" >/dev/null 2>&1 || exit 4
-  cibadmin --delete --xml-text "$set_xml" && exit {RUNS}
+  cibadmin --delete --xml-text "$set_xml" && exit {CLEAR}
   exit 4
 fi
 if grep -q '{SEED_SET}' "$cib" 2>/dev/null; then
-  [ "$1" = now ] || exit {HOLDS}
-  CIB_file="$cib" cibadmin --delete --xml-text "$set_xml" && rm -f "$cib.sig"
-  exit
+  [ "$1" = step ] && exit {HOLDS}
+  CIB_file="$cib" cibadmin --delete --xml-text "$set_xml" && rm -f "$cib.sig" && exit {CLEAR}
+  exit 1
 fi
-[ "$1" = now ] && exit 3
-command -v cibadmin >/dev/null && test -e /etc/corosync/corosync.conf && ! test -e "$cib" || exit 3
+[ "$1" = step ] || exit {NOT_FRESH}
+command -v cibadmin >/dev/null && test -e /etc/corosync/corosync.conf && ! test -e "$cib" || exit {NOT_FRESH}
 tmp=$(mktemp) || exit 1
 cibadmin --empty > "$tmp" \\
   && CIB_file="$tmp" cibadmin --create -o crm_config --xml-text \\
@@ -63,26 +66,30 @@ class FirstElection:
         self.done = backend.plan.stack != "pacemaker"
         self.seeded = False
 
-    def after_step(self, now: bool = False) -> bool:
-        """Between two steps (and before a rebuild starts the stack): True once Pacemaker runs
-        and no node holds the set. A seed wiped by a later step (`pcs cluster destroy`, `pcs
-        cluster setup`) is put back once the node is fresh again."""
-        if self.done:
-            return True
-        said = [run_if_up(self.backend, node, ["/bin/sh", "-c", STEP_SCRIPT, "step", "now" if now else ""], timeout=30)
-                for node in self.backend.plan.node_names]
-        states = [r.exit_status if r is not None else None for r in said]
-        self.seeded |= HOLDS in states
-        self.done = RUNS in states and HOLDS not in states and all(s in (RUNS, 3) for s in states)
-        return self.done
+    def after_step(self) -> bool:
+        """Between two steps (and before a rebuild starts the stack): True once Pacemaker has
+        run with the seed and no node holds it any more. A seed wiped by a later step (`pcs
+        cluster destroy`) is put back once the node is fresh again."""
+        return self._look("step")
 
     def finish(self) -> None:
-        """After the document (or a failed step), after a rebuild's CIB: the set goes, within a
-        bounded wait for the coordinator's own properties, then whatever the cluster's state."""
+        """After the document (or a failed step), after a rebuild's CIB: the set goes at once
+        where Pacemaker is stopped, within a bounded wait for the coordinator's own properties
+        where it runs, then whatever the cluster's state."""
         if self.done or not self.seeded:
             return
         try:
-            wait_until(self.after_step, bool, what="Pacemaker to elect a coordinator", timeout_s=FINISH_TIMEOUT_S,
-                       interval_s=1)
+            wait_until(lambda: self._look("finish"), bool, what="Pacemaker to elect a coordinator",
+                       timeout_s=FINISH_TIMEOUT_S, interval_s=1)
         except HalabError:
-            self.after_step(now=True)
+            self._look("now")
+
+    def _look(self, when: str) -> bool:
+        if self.done:
+            return True
+        said = [run_if_up(self.backend, node, ["/bin/sh", "-c", STEP_SCRIPT, "election", when], timeout=30)
+                for node in self.backend.plan.node_names]
+        states = [r.exit_status if r is not None else None for r in said]
+        self.seeded |= HOLDS in states
+        self.done = CLEAR in states and all(s in (CLEAR, NOT_FRESH) for s in states)
+        return self.done

@@ -10,9 +10,9 @@ import pytest
 from halab.command import CommandResult
 from halab.plan import load_plan
 from halab.stacks import first_election
-from halab.stacks.first_election import HOLDS, RUNS, FirstElection
+from halab.stacks.first_election import CLEAR, HOLDS, NOT_FRESH, FirstElection
 
-NOTHING, WAITING = 3, 4
+WAITING = 4
 
 
 class Nodes:
@@ -34,7 +34,7 @@ class Nodes:
 def test_a_seed_wiped_before_the_start_is_put_back_and_taken_out_once_pacemaker_runs() -> None:
     # after step 1 the image's nodes are fresh (seeded); `pcs cluster destroy` wipes it;
     # `pcs cluster setup` makes them fresh again; `pcs cluster start` runs Pacemaker
-    nodes = Nodes("pcs", {"node1": [HOLDS, NOTHING, HOLDS, RUNS], "node2": [HOLDS, NOTHING, HOLDS, RUNS]})
+    nodes = Nodes("pcs", {"node1": [HOLDS, NOT_FRESH, HOLDS, CLEAR], "node2": [HOLDS, NOT_FRESH, HOLDS, CLEAR]})
     election = FirstElection(nodes)  # type: ignore[arg-type]
     assert [election.after_step() for _ in range(4)] == [False, False, False, True]
     asked = len(nodes.asked)
@@ -44,7 +44,7 @@ def test_a_seed_wiped_before_the_start_is_put_back_and_taken_out_once_pacemaker_
 
 
 def test_the_set_stays_until_every_node_has_taken_it_out() -> None:
-    nodes = Nodes("pcs", {"node1": [RUNS], "node2": [WAITING, HOLDS, RUNS]})
+    nodes = Nodes("pcs", {"node1": [CLEAR], "node2": [WAITING, HOLDS, CLEAR]})
     election = FirstElection(nodes)  # type: ignore[arg-type]
     assert [election.after_step() for _ in range(3)] == [False, False, True]
 
@@ -62,8 +62,18 @@ def test_heartbeat_and_unseeded_labs_are_left_alone() -> None:
     nodes = Nodes("heartbeat", {"node1": [HOLDS], "node2": [HOLDS]})
     FirstElection(nodes).after_step()  # type: ignore[arg-type]
     assert nodes.asked == []
-    pacemaker = Nodes("pcs", {"node1": [NOTHING], "node2": [NOTHING]})
+    pacemaker = Nodes("pcs", {"node1": [NOT_FRESH], "node2": [NOT_FRESH]})
     election = FirstElection(pacemaker)  # type: ignore[arg-type]
     election.after_step()
     election.finish()  # nothing was seeded: nothing to wait for
     assert len(pacemaker.asked) == 2
+
+
+def test_at_the_end_a_node_that_never_started_pacemaker_is_cleaned_at_once() -> None:
+    # node1 runs Pacemaker; node2's stack was never started (a broken submission): its file is
+    # cleaned in the same look, with no wait for an election that will not come
+    nodes = Nodes("pcs", {"node1": [HOLDS, CLEAR], "node2": [HOLDS, CLEAR]})
+    election = FirstElection(nodes)  # type: ignore[arg-type]
+    election.after_step()
+    election.finish()
+    assert nodes.asked == [("node1", "step"), ("node2", "step"), ("node1", "finish"), ("node2", "finish")]
